@@ -1,0 +1,258 @@
+"""Service settings: defaults < YAML file < `WFE_*` environment variables < explicit overrides.
+
+The YAML file is `$WFE_CONFIG` when that variable is set (it must then exist), otherwise
+`configs/config.yaml` relative to the working directory when that file exists, otherwise none.
+"""
+
+from __future__ import annotations
+
+import os
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+__all__ = [
+    "CONFIG_ENV_VAR",
+    "DEFAULT_CONFIG_FILE",
+    "ConfigError",
+    "Settings",
+    "load_settings",
+    "resolve_config_file",
+]
+
+CONFIG_ENV_VAR = "WFE_CONFIG"
+"""Environment variable naming the YAML settings file."""
+
+DEFAULT_CONFIG_FILE = Path("configs/config.yaml")
+"""Settings file used when `WFE_CONFIG` is unset, relative to the working directory."""
+
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_LOG_LEVEL_ALIASES = {"WARN": "WARNING", "FATAL": "CRITICAL"}
+
+# `load_settings(config_file=...)` hands its path to `settings_customise_sources`, which is a
+# classmethod and cannot see constructor arguments; a context variable keeps that per call
+# (and per task) instead of mutating process-wide state such as os.environ.
+_config_file_override: ContextVar[Path | None] = ContextVar("wfe_config_file", default=None)
+
+
+class ConfigError(ValueError):
+    """The settings could not be loaded: a missing file or invalid values (each one named)."""
+
+
+def resolve_config_file(explicit: Path | str | None = None) -> Path | None:
+    """Which YAML settings file applies, if any.
+
+    Args:
+        explicit: A path chosen by the caller; wins over `WFE_CONFIG` and the default file.
+
+    Returns:
+        The file to read, or None when no file is configured and the default does not exist.
+
+    Raises:
+        ConfigError: An explicitly named file (argument or `WFE_CONFIG`) does not exist.
+
+    """
+    if explicit is not None:
+        path, origin = Path(explicit), "config_file"
+    elif os.environ.get(CONFIG_ENV_VAR):
+        path, origin = Path(os.environ[CONFIG_ENV_VAR]), CONFIG_ENV_VAR
+    else:
+        return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
+    if not path.is_file():
+        raise ConfigError(f"{origin}: settings file {str(path)!r} does not exist or is not a file")
+    return path
+
+
+def _check_port(value: int, field: str) -> int:
+    if not 1 <= value <= 65535:
+        raise ValueError(f"{field} must be a TCP port between 1 and 65535, got {value}")
+    return value
+
+
+class Settings(BaseSettings):
+    """All settings of the service, the CLI and the embedded dev stack.
+
+    Every field can be set in the YAML file (same name), as an environment variable
+    `WFE_<NAME>` (e.g. `WFE_HTTP_PORT=8081`), or as a keyword to `load_settings`.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="WFE_",
+        env_nested_delimiter="__",
+        # A misspelt key in the YAML file or a keyword override is an error, not silently ignored.
+        extra="forbid",
+        validate_default=True,
+    )
+
+    data_dir: Path = Path(".wfe")
+    """Directory for local state: the SQLite app database and the dev server's Temporal file."""
+    database_url: str | None = None
+    """SQLAlchemy async URL; None means SQLite in `data_dir` (see `effective_database_url`)."""
+    redis_url: str | None = None
+    """Redis URL for the definition cache and live events; None means in-process only."""
+    temporal_address: str | None = None
+    """host:port of the Temporal frontend; None means the local dev server on `temporal_port`."""
+    temporal_namespace: str = "default"
+    task_queue: str = "workflow-engine"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    grpc_port: int = 9090
+    temporal_port: int = 7233
+    """Port of the dev server started by `wfe dev` (and the default address's port)."""
+    temporal_ui_port: int | None = None
+    """Port of the dev server's web UI; None means `temporal_port + 1000`."""
+    log_level: str = "INFO"
+    log_format: Literal["json", "console"] = "console"
+    max_definition_bytes: int = 1_048_576
+    max_definition_elements: int = 2000
+    definition_cache_ttl_seconds: int = 3600
+    examples_dir: Path | None = None
+    """Directory of example definitions deployed by `wfe dev`; None means none."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Order the sources: init kwargs > environment > YAML file > defaults."""
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        yaml_file = resolve_config_file(_config_file_override.get())
+        if yaml_file is not None:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file))
+        return tuple(sources)
+
+    @field_validator("database_url", "redis_url", "temporal_address", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        # `WFE_REDIS_URL=` (empty) is the natural way to switch an optional service off.
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("http_port", "grpc_port", "temporal_port")
+    @classmethod
+    def _port_range(cls, value: int, info: Any) -> int:
+        return _check_port(value, info.field_name)
+
+    @field_validator("temporal_ui_port")
+    @classmethod
+    def _optional_port_range(cls, value: int | None, info: Any) -> int | None:
+        return None if value is None else _check_port(value, info.field_name)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _normalise_log_level(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        level = value.strip().upper()
+        level = _LOG_LEVEL_ALIASES.get(level, level)
+        if level not in _LOG_LEVELS:
+            raise ValueError(
+                f"log_level must be one of {', '.join(_LOG_LEVELS)} (any case), got {value!r}"
+            )
+        return level
+
+    @field_validator("max_definition_bytes", "max_definition_elements")
+    @classmethod
+    def _positive(cls, value: int, info: Any) -> int:
+        if value < 1:
+            raise ValueError(f"{info.field_name} must be at least 1, got {value}")
+        return value
+
+    @field_validator("definition_cache_ttl_seconds")
+    @classmethod
+    def _non_negative(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError(f"definition_cache_ttl_seconds must be 0 or more, got {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _derived_ui_port_fits(self) -> Settings:
+        if self.temporal_ui_port is None and self.temporal_port + 1000 > 65535:
+            raise ValueError(
+                f"temporal_ui_port defaults to temporal_port + 1000 = {self.temporal_port + 1000},"
+                " which is not a valid port: set temporal_ui_port explicitly"
+            )
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        """`database_url`, or SQLite (aiosqlite) at `<data_dir>/wfe.db` when it is unset."""
+        if self.database_url is not None:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'wfe.db').as_posix()}"
+
+    @property
+    def effective_temporal_address(self) -> str:
+        """`temporal_address`, or `127.0.0.1:<temporal_port>` (the local dev server)."""
+        if self.temporal_address is not None:
+            return self.temporal_address
+        return f"127.0.0.1:{self.temporal_port}"
+
+    @property
+    def effective_temporal_ui_port(self) -> int:
+        """`temporal_ui_port`, or `temporal_port + 1000` like the Temporal CLI does."""
+        if self.temporal_ui_port is not None:
+            return self.temporal_ui_port
+        return self.temporal_port + 1000
+
+    @property
+    def temporal_db_file(self) -> Path:
+        """Where `wfe dev` keeps the dev server's Temporal state: `<data_dir>/temporal.db`."""
+        return self.data_dir / "temporal.db"
+
+
+def load_settings(*, config_file: Path | str | None = None, **overrides: Any) -> Settings:
+    """Load the settings from every source.
+
+    Args:
+        config_file: YAML file to read instead of `$WFE_CONFIG` / `configs/config.yaml`.
+        **overrides: Field values that win over every other source (e.g. CLI options);
+            None values are dropped so an unset CLI option does not mask the environment.
+
+    Returns:
+        The validated settings.
+
+    Raises:
+        ConfigError: A named settings file is missing or unreadable, or a value is invalid;
+            the message lists each offending field and why.
+
+    """
+    kwargs = {name: value for name, value in overrides.items() if value is not None}
+    token = _config_file_override.set(None if config_file is None else Path(config_file))
+    try:
+        return Settings(**kwargs)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"the settings file is not valid YAML: {exc}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the settings file: {exc}") from exc
+    finally:
+        _config_file_override.reset(token)
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        field = ".".join(str(part) for part in error["loc"]) or "settings"
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = "unknown setting (check the spelling)"
+        # Our validators' messages start with "Value error, "; the field is named already.
+        message = message.removeprefix("Value error, ")
+        lines.append(f"{field}: {message}")
+    return "invalid settings:\n  " + "\n  ".join(lines)
