@@ -1,0 +1,159 @@
+"""Shared fixtures: real databases (SQLite and PostgreSQL) and Redis.
+
+PostgreSQL (127.0.0.1:5432, user postgres, trust auth) and Redis (127.0.0.1:6379) must be
+running: tests that need them fail, loudly, when they are not. Each test session works in its
+own freshly created PostgreSQL database (dropped at the end) and in Redis database 15.
+
+Cost per test stays small: the schema is migrated once per session per database; SQLite
+tests get a copy of a migrated template file, PostgreSQL tests get the session database with
+every table truncated.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+import redis
+from psycopg import sql
+
+from workflow_engine.store.database import Database
+from workflow_engine.store.migrations import migrate
+from workflow_engine.store.tables import TABLES_CHILDREN_FIRST
+
+pytest_plugins = ["temporal_fixtures"]
+
+#: Maintenance database used to create and drop the per-session test databases.
+PG_ADMIN_DSN = os.environ.get(
+    "WFE_TEST_PG_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+PG_HOST_URL = os.environ.get("WFE_TEST_PG_URL_BASE", "postgresql+psycopg://postgres@127.0.0.1:5432")
+REDIS_TEST_URL = os.environ.get("WFE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+DB_KINDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+]
+
+
+def _admin_connect() -> psycopg.Connection[tuple[object, ...]]:
+    try:
+        return psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=10)
+    except psycopg.OperationalError as exc:
+        pytest.fail(
+            f"PostgreSQL is required for these tests and is not reachable at {PG_ADMIN_DSN}: {exc}",
+            pytrace=False,
+        )
+
+
+def create_postgres_database(prefix: str = "wfe_test") -> str:
+    """Create an empty, uniquely named database; return its name."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with _admin_connect() as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return name
+
+
+def drop_postgres_database(name: str) -> None:
+    """Drop a database, closing whatever connections are still open to it."""
+    with _admin_connect() as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+def sqlite_url(path: Path) -> str:
+    """The async SQLite URL of a database file."""
+    return f"sqlite+aiosqlite:///{path}"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for this test session (dropped at the end)."""
+    name = create_postgres_database()
+    try:
+        yield f"{PG_HOST_URL}/{name}"
+    finally:
+        drop_postgres_database(name)
+
+
+@pytest.fixture(scope="session")
+async def _migrated_postgres_url(postgres_url: str) -> str:
+    await migrate(postgres_url)
+    return postgres_url
+
+
+@pytest.fixture(scope="session")
+async def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    await migrate(sqlite_url(path))
+    # migrate() disposes of its engine: closing the last connection checkpoints the WAL into
+    # the main file, so copying the main file alone copies the whole database.
+    return path
+
+
+def _truncate_all(url: str) -> None:
+    dsn = url.replace("postgresql+psycopg://", "postgresql://", 1)
+    tables = sql.SQL(", ").join(sql.Identifier(t.name) for t in TABLES_CHILDREN_FIRST)
+    with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as conn:
+        conn.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(tables))
+
+
+@pytest.fixture(params=DB_KINDS)
+def db_url(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+) -> str:
+    """URL of a migrated, empty database; the test runs once on SQLite, once on PostgreSQL."""
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("_sqlite_template")
+        path = tmp_path / "wfe.db"
+        shutil.copyfile(template, path)
+        return sqlite_url(path)
+    url: str = request.getfixturevalue("_migrated_postgres_url")
+    _truncate_all(url)
+    return url
+
+
+@pytest.fixture(params=DB_KINDS)
+def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """URL of a brand-new database with no schema at all (for migration tests)."""
+    if request.param == "sqlite":
+        yield sqlite_url(tmp_path / "empty.db")
+        return
+    name = create_postgres_database("wfe_test_empty")
+    try:
+        yield f"{PG_HOST_URL}/{name}"
+    finally:
+        drop_postgres_database(name)
+
+
+@pytest.fixture
+async def database(db_url: str) -> AsyncIterator[Database]:
+    """A `Database` on the (migrated, empty) database of `db_url`."""
+    db = Database.from_url(db_url)
+    try:
+        yield db
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """URL of Redis database 15, flushed before the test."""
+    client = redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=5)
+    try:
+        client.flushdb()
+    except redis.ConnectionError as exc:
+        pytest.fail(
+            f"Redis is required for this test and is not reachable at {REDIS_TEST_URL}: {exc}",
+            pytrace=False,
+        )
+    finally:
+        client.close()
+    return REDIS_TEST_URL
