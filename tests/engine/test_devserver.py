@@ -129,12 +129,14 @@ async def test_early_exit_is_reported_with_output(tmp_path: Path) -> None:
     failing = tmp_path / "temporal"
     failing.write_text("#!/bin/sh\necho 'fatal: cannot open store' >&2\nexit 3\n")
     failing.chmod(0o755)
-    server = TemporalDevServer(port=free_port(), headless=True, binary=failing)
+    log = tmp_path / "out.log"
+    server = TemporalDevServer(port=free_port(), headless=True, binary=failing, log_file=log)
     with pytest.raises(TemporalDevServerError) as info:
         await server.start(timeout=30)
     message = str(info.value)
     assert "exited with code 3" in message
     assert "fatal: cannot open store" in message
+    assert str(log) in message, "the error points at the full output"
     assert not server.running
 
 
@@ -143,7 +145,13 @@ async def test_not_ready_in_time_kills_the_process(tmp_path: Path) -> None:
     silent = tmp_path / "temporal"
     silent.write_text("#!/bin/sh\nexec sleep 60\n")
     silent.chmod(0o755)
-    server = TemporalDevServer(port=free_port(), headless=True, binary=silent, stop_grace_seconds=2)
+    server = TemporalDevServer(
+        port=free_port(),
+        headless=True,
+        binary=silent,
+        stop_grace_seconds=2,
+        log_file=tmp_path / "out.log",
+    )
     with pytest.raises(TemporalDevServerError, match=r"was not ready within 1\.0s"):
         await server.start(timeout=1.0)
     assert not server.running

@@ -103,6 +103,13 @@ def _terminate_group(process: subprocess.Popen[bytes], grace: float) -> None:
     process.wait()
 
 
+def _abandon(process: subprocess.Popen[bytes], grace: float, temp_log: Path | None) -> None:
+    """Stop a server its owner never stopped, and remove our temporary log (a finalizer)."""
+    _terminate_group(process, grace)
+    if temp_log is not None:
+        temp_log.unlink(missing_ok=True)
+
+
 class TemporalDevServer:
     """A Temporal dev server child process.
 
@@ -169,7 +176,8 @@ class TemporalDevServer:
         self._grace = stop_grace_seconds
         self._process: subprocess.Popen[bytes] | None = None
         self._finalizer: (
-            weakref.finalize[[subprocess.Popen[bytes], float], TemporalDevServer] | None
+            weakref.finalize[[subprocess.Popen[bytes], float, Path | None], TemporalDevServer]
+            | None
         ) = None
         self._log_path: Path | None = None
         self._owns_log = False
@@ -284,7 +292,13 @@ class TemporalDevServer:
             except OSError as exc:
                 raise TemporalDevServerError(f"cannot run {cmd[0]}: {exc}") from exc
         self._process = process
-        self._finalizer = weakref.finalize(self, _terminate_group, process, self._grace)
+        self._finalizer = weakref.finalize(
+            self,
+            _abandon,
+            process,
+            self._grace,
+            self._log_path if self._owns_log else None,
+        )
 
         try:
             await self._wait_ready(timeout)
