@@ -101,6 +101,9 @@ def _truncate_all(url: str) -> None:
     dsn = url.replace("postgresql+psycopg://", "postgresql://", 1)
     tables = sql.SQL(", ").join(sql.Identifier(t.name) for t in TABLES_CHILDREN_FIRST)
     with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as conn:
+        # A connection leaked by an earlier test (a Database never disposed, a transaction left
+        # open) would make TRUNCATE wait forever; fail loudly instead.
+        conn.execute("SET lock_timeout = '10s'")
         conn.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(tables))
 
 
