@@ -1,0 +1,24 @@
+"""The FastAPI application: routers over the shared services."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from workflow_engine import __version__
+from workflow_engine.api.rest import definitions, health
+from workflow_engine.api.rest.errors import install_error_handlers
+from workflow_engine.services.container import Services
+
+
+def create_app(services: Services) -> FastAPI:
+    """Build the REST app over already-connected services (the caller owns their lifetime)."""
+    app = FastAPI(
+        title="workflow-engine",
+        version=__version__,
+        description="BPMN 2.0 process engine on Temporal: definitions, instances, tasks.",
+    )
+    app.state.services = services
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(definitions.router)
+    return app

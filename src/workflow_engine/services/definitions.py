@@ -1,0 +1,301 @@
+"""Definition management: validate, deploy in versions, read, suspend, delete.
+
+The one implementation behind REST, gRPC and the CLI. Rules (DESIGN §5):
+
+* deploy: same key → next version; identical content (same canonical document hash) → the
+  existing version, `created=False`;
+* update: a new version of the addressed definition's key (the upload must keep the key);
+* delete: refused with 409 while instances of the version run, unless `cascade`;
+* suspended definitions stay readable but start no instances (checked by the instance service).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from workflow_engine.model.issues import ValidationIssue, ValidationReport
+from workflow_engine.model.json_export import canonical_json
+from workflow_engine.model.types import ProcessModel
+from workflow_engine.services.definition_source import (
+    CheckedDefinition,
+    DefinitionFormat,
+    check_upload,
+)
+from workflow_engine.services.errors import (
+    ConflictError,
+    InvalidArgumentError,
+    NotFoundError,
+    PayloadTooLargeError,
+    ValidationFailedError,
+)
+from workflow_engine.store.cache import DefinitionCache
+from workflow_engine.store.database import Database
+from workflow_engine.store.definitions import DefinitionRecord, DefinitionRepository
+
+MAX_PAGE_SIZE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class DeployResult:
+    """The outcome of a deployment: the version and whether it was newly created."""
+
+    definition: DefinitionRecord
+    created: bool
+    warnings: tuple[ValidationIssue, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DefinitionPage:
+    """One page of a definition list."""
+
+    items: list[DefinitionRecord]
+    next_page_token: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DefinitionQuery:
+    """Filters of the definition list (all optional, combined with AND)."""
+
+    key: str | None = None
+    category: str | None = None
+    name_like: str | None = None
+    latest_only: bool = False
+    suspended: bool | None = None
+    tenant_id: str | None = None
+
+
+class DefinitionService:
+    """Use cases of process definitions.
+
+    Args:
+        database: The application database.
+        cache: The read-through model cache.
+        max_definition_bytes: Uploads larger than this are refused with 413.
+        max_definition_elements: Definitions with more nodes than this are invalid.
+        known_listener_classes: Listener classes some worker implements; others are warned
+            about at deploy time. None disables the check.
+    """
+
+    def __init__(
+        self,
+        *,
+        database: Database,
+        cache: DefinitionCache,
+        max_definition_bytes: int = 1_048_576,
+        max_definition_elements: int = 2000,
+        known_listener_classes: Collection[str] | None = None,
+    ) -> None:
+        self._db = database
+        self._cache = cache
+        self._max_bytes = max_definition_bytes
+        self._max_elements = max_definition_elements
+        self._known_listeners = known_listener_classes
+
+    def check(
+        self, content: bytes, *, fmt: DefinitionFormat, process_id: str | None = None
+    ) -> CheckedDefinition:
+        """Parse and validate an upload without deploying it.
+
+        Raises:
+            PayloadTooLargeError: when the upload exceeds the size limit.
+        """
+        self.check_size(len(content))
+        return check_upload(
+            content,
+            fmt=fmt,
+            process_id=process_id,
+            max_elements=self._max_elements,
+            known_listener_classes=self._known_listeners,
+        )
+
+    def check_size(self, size: int) -> None:
+        """Refuse an upload of `size` bytes when it is over the limit (callers may check early).
+
+        Raises:
+            PayloadTooLargeError: naming the limit.
+        """
+        if size > self._max_bytes:
+            raise PayloadTooLargeError(
+                f"the definition is {size} bytes; at most {self._max_bytes} bytes are allowed"
+            )
+
+    async def deploy(
+        self,
+        content: bytes,
+        *,
+        fmt: DefinitionFormat,
+        process_id: str | None = None,
+        tenant_id: str | None = None,
+        required_key: str | None = None,
+    ) -> DeployResult:
+        """Validate and deploy an upload as the next version of its key.
+
+        Args:
+            content: The uploaded bytes.
+            fmt: JSON or BPMN.
+            process_id: For BPMN files with several processes: which one.
+            tenant_id: Overrides the definition's own `process.tenant_id` when given.
+            required_key: When set (update), the upload's key must equal it.
+
+        Raises:
+            ValidationFailedError: with every error as details.
+            InvalidArgumentError: when `required_key` does not match.
+        """
+        checked = self.check(content, fmt=fmt, process_id=process_id)
+        model, document = checked.model, checked.document
+        if not checked.report.valid or model is None or document is None:
+            raise _validation_failed(checked.report)
+        key = model.process.key
+        if required_key is not None and key != required_key:
+            raise InvalidArgumentError(
+                f"the upload has process key '{key}' but definition key '{required_key}' is "
+                "being updated: keep the key, or deploy it as a new definition",
+                details=[
+                    ValidationIssue("process.key", f"expected '{required_key}'", "KEY_MISMATCH")
+                ],
+            )
+        tenant = tenant_id if tenant_id is not None else model.process.tenant_id
+        warnings = checked.report.warnings
+        async with self._db.session() as session:
+            # One step, so two identical deploys racing each other still make one version.
+            record, created = await DefinitionRepository(session).find_or_create_version(
+                tenant_id=tenant,
+                key=key,
+                name=model.process.name or key,
+                category=model.process.category,
+                description=model.process.description,
+                content_hash=checked.content_hash,
+                resource=content.decode("utf-8-sig"),
+                resource_type=checked.format.value,
+                model_json=canonical_json(document),
+                has_start_form=bool(model.process.start_form_key),
+                warnings=[w.to_dict() for w in warnings],
+                element_count=len(model.nodes),
+            )
+        return DeployResult(record, created=created, warnings=warnings)
+
+    async def update(
+        self, definition_id: int, content: bytes, *, fmt: DefinitionFormat
+    ) -> DeployResult:
+        """Deploy `content` as the next version of the key of definition `definition_id`."""
+        current = await self.get(definition_id)
+        return await self.deploy(
+            content, fmt=fmt, tenant_id=current.tenant_id, required_key=current.key
+        )
+
+    async def get(self, definition_id: int) -> DefinitionRecord:
+        """One definition version by id.
+
+        Raises:
+            NotFoundError: when there is none.
+        """
+        async with self._db.session() as session:
+            record = await DefinitionRepository(session).get(definition_id)
+        if record is None:
+            raise NotFoundError(f"definition {definition_id} does not exist")
+        return record
+
+    async def get_by_key(
+        self, key: str, *, version: int | None = None, tenant_id: str = ""
+    ) -> DefinitionRecord:
+        """The latest (or the given) version of a key.
+
+        Raises:
+            NotFoundError: naming the key and version.
+        """
+        if version is not None and version < 1:
+            raise InvalidArgumentError(f"version must be 1 or more, got {version}")
+        async with self._db.session() as session:
+            record = await DefinitionRepository(session).get_by_key(tenant_id, key, version)
+        if record is None:
+            which = f"version {version} of " if version is not None else ""
+            raise NotFoundError(f"{which}definition key '{key}' does not exist")
+        return record
+
+    async def list(
+        self, query: DefinitionQuery, *, page_size: int = 50, page_token: str | None = None
+    ) -> DefinitionPage:
+        """A page of definitions matching `query`, oldest deployment first.
+
+        Raises:
+            InvalidArgumentError: for a bad page size or a page token of another query.
+        """
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise InvalidArgumentError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
+        async with self._db.session() as session:
+            try:
+                items, token = await DefinitionRepository(session).list(
+                    tenant_id=query.tenant_id,
+                    key=query.key,
+                    category=query.category,
+                    name_like=query.name_like,
+                    latest_only=query.latest_only,
+                    suspended=query.suspended,
+                    page_size=page_size,
+                    page_token=page_token,
+                )
+            except ValueError as exc:
+                raise InvalidArgumentError(str(exc)) from exc
+        return DefinitionPage(items, token)
+
+    async def set_suspended(self, definition_id: int, *, suspended: bool) -> DefinitionRecord:
+        """Suspend (no new instances) or activate a definition version."""
+        async with self._db.session() as session:
+            record = await DefinitionRepository(session).set_suspended(definition_id, suspended)
+        if record is None:
+            raise NotFoundError(f"definition {definition_id} does not exist")
+        return record
+
+    async def delete(self, definition_id: int, *, cascade: bool = False) -> None:
+        """Delete a definition version.
+
+        Raises:
+            NotFoundError: when there is none.
+            ConflictError: while instances run and `cascade` is false.
+        """
+        async with self._db.session() as session:
+            repo = DefinitionRepository(session)
+            if await repo.get(definition_id) is None:
+                raise NotFoundError(f"definition {definition_id} does not exist")
+            if not cascade:
+                running = await repo.count_running_instances(definition_id)
+                if running:
+                    raise ConflictError(
+                        f"definition {definition_id} has {running} running instance(s): "
+                        "end them first or delete with cascade=true"
+                    )
+            await repo.delete(definition_id, cascade=cascade)
+        await self._cache.invalidate(definition_id)
+
+    async def model(self, definition_id: int) -> ProcessModel:
+        """The parsed model of a definition version, through the cache."""
+
+        async def load() -> str | None:
+            async with self._db.session() as session:
+                record = await DefinitionRepository(session).get(definition_id)
+            return record.model_json if record is not None else None
+
+        model = await self._cache.get_model(definition_id, load)
+        if model is None:
+            raise NotFoundError(f"definition {definition_id} does not exist")
+        return model
+
+    async def document(self, definition_id: int) -> dict[str, object]:
+        """The canonical JSON document of a version (for BPMN uploads: the imported form)."""
+        record = await self.get(definition_id)
+        loaded = json.loads(record.model_json)
+        if not isinstance(loaded, dict):
+            raise RuntimeError(f"stored definition {definition_id} is not a JSON object")
+        return loaded
+
+
+def _validation_failed(report: ValidationReport) -> ValidationFailedError:
+    count = len(report.errors)
+    first = report.errors[0] if report.errors else None
+    summary = f"; first: {first.path}: {first.message}" if first else ""
+    return ValidationFailedError(
+        f"the definition is invalid ({count} error{'s' if count != 1 else ''}){summary}",
+        details=report.errors,
+    )

@@ -1,0 +1,81 @@
+"""Errors of the service layer, shared by REST and gRPC.
+
+Each carries a stable `code`, a plain `message` and optional `details` (path + message pairs), so
+both transports render the same answer: REST maps `status`, gRPC maps `grpc_code` names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+from workflow_engine.model.issues import ValidationIssue
+
+
+class ServiceError(Exception):
+    """Base class: a request the service refuses, with a reason the caller can act on."""
+
+    code: ClassVar[str] = "INTERNAL"
+    status: ClassVar[int] = 500
+    grpc_code: ClassVar[str] = "INTERNAL"
+
+    def __init__(self, message: str, *, details: Sequence[ValidationIssue] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = tuple(details)
+
+
+class InvalidArgumentError(ServiceError):
+    """A request field is missing or malformed."""
+
+    code = "INVALID_ARGUMENT"
+    status = 400
+    grpc_code = "INVALID_ARGUMENT"
+
+
+class ValidationFailedError(ServiceError):
+    """A definition (or variables) failed validation; `details` lists every finding."""
+
+    code = "VALIDATION_FAILED"
+    status = 400
+    grpc_code = "INVALID_ARGUMENT"
+
+
+class NotFoundError(ServiceError):
+    """The addressed resource does not exist (or is not visible to the caller)."""
+
+    code = "NOT_FOUND"
+    status = 404
+    grpc_code = "NOT_FOUND"
+
+
+class ConflictError(ServiceError):
+    """The request conflicts with the resource's current state."""
+
+    code = "CONFLICT"
+    status = 409
+    grpc_code = "FAILED_PRECONDITION"
+
+
+class PayloadTooLargeError(ServiceError):
+    """The request body or definition exceeds a configured limit."""
+
+    code = "PAYLOAD_TOO_LARGE"
+    status = 413
+    grpc_code = "RESOURCE_EXHAUSTED"
+
+
+class UnsupportedMediaTypeError(ServiceError):
+    """The content type is not one the endpoint accepts."""
+
+    code = "UNSUPPORTED_MEDIA_TYPE"
+    status = 415
+    grpc_code = "INVALID_ARGUMENT"
+
+
+class UnavailableError(ServiceError):
+    """A dependency (database, Temporal, Redis) is not reachable right now."""
+
+    code = "UNAVAILABLE"
+    status = 503
+    grpc_code = "UNAVAILABLE"
