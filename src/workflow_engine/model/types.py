@@ -234,7 +234,9 @@ class SequenceFlow:
     name: str = ""
     implicit: bool = False
     config: Mapping[str, Any] = field(default_factory=dict)
-    path: str = ""
+    #: Where it was written (provenance only: not part of equality, so a model exported and
+    #: parsed again compares equal even though its elements moved).
+    path: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,7 +279,9 @@ class FlowNode:
     input_mapping: Mapping[str, Any] = field(default_factory=dict)
     output_mapping: Mapping[str, Any] = field(default_factory=dict)
     documentation: str = ""
-    path: str = ""
+    #: Where it was written (provenance only: not part of equality, so a model exported and
+    #: parsed again compares equal even though its elements moved).
+    path: str = field(default="", compare=False)
 
     @property
     def is_activity(self) -> bool:
