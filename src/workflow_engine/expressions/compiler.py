@@ -225,12 +225,13 @@ def _syntax_error(text: str, detail: str) -> ExpressionSyntaxError:
     return ExpressionSyntaxError(f"invalid expression {_display(text)}: {detail}", expression=text)
 
 
-def _position(line: int | None, column: int | None, cel: str) -> str:
+def _position(line: int | None, column: int | None, cel: str, shift: int) -> str:
+    """Describe where an error is, as a column of the text the user sees in the message."""
     if line is None or column is None or line < 1:
         return ""
     if "\n" in cel.strip():
         return f" at line {line}, column {column}"
-    return f" at column {column - (len(cel) - len(cel.lstrip()))}"
+    return f" at column {column + shift}"
 
 
 def _hint(token_text: str) -> str:
@@ -242,7 +243,7 @@ def _hint(token_text: str) -> str:
     return ""
 
 
-def _describe_parse_error(exc: LarkError, cel: str) -> str:
+def _describe_parse_error(exc: LarkError, cel: str, shift: int) -> str:
     if isinstance(exc, UnexpectedToken):
         token = exc.token
         if token.type == "$END":
@@ -257,10 +258,10 @@ def _describe_parse_error(exc: LarkError, cel: str) -> str:
             hint = f" (expected {' or '.join(expected)})"
         if token.type == "$END":
             return f"{detail}{hint}"
-        return f"{detail}{_position(exc.line, exc.column, cel)}{hint}"
+        return f"{detail}{_position(exc.line, exc.column, cel, shift)}{hint}"
     if isinstance(exc, UnexpectedCharacters):
         return (
-            f"unexpected character '{exc.char}'{_position(exc.line, exc.column, cel)}"
+            f"unexpected character '{exc.char}'{_position(exc.line, exc.column, cel, shift)}"
             f"{_hint(exc.char)}"
         )
     if isinstance(exc, UnexpectedEOF):
@@ -373,7 +374,10 @@ def _compile_cached(text: str) -> CompiledExpression:
     try:
         ast = _parse(cel)
     except LarkError as exc:
-        raise _syntax_error(text, _describe_parse_error(exc, cel)) from None
+        # Columns in messages count in the text as displayed: after "${" when wrapped,
+        # without leading blanks when bare.
+        shift = 2 if unwrapped.wrapped else -(len(cel) - len(cel.lstrip()))
+        raise _syntax_error(text, _describe_parse_error(exc, cel, shift)) from None
     except RecursionError:
         raise _syntax_error(text, "expression is nested too deeply") from None
     try:

@@ -43,6 +43,9 @@ _CEL_RESERVED = {"as", "break", "const", "continue", "else", "for", "function", 
                  "let", "loop", "package", "namespace", "return", "var", "void", "while",
                  "in", "null", "true", "false"}  # fmt: skip
 
+#: FEEL built-ins whose names contain the keyword "and" (never variables or conjunctions).
+_AND_FUNCTIONS = (("date", "and", "time"), ("years", "and", "months", "duration"))
+
 #: FEEL built-in → (CEL template, number of arguments or None for any).
 _FUNCTIONS: dict[str, tuple[str, int | None]] = {
     "not": ("!({0})", 1),
@@ -345,6 +348,13 @@ class _Translator:
         first = self._next()
         if first.text in {"true", "false", "null"}:
             return first.text
+        for compound in _AND_FUNCTIONS:
+            if (
+                first.text == compound[0]
+                and all(self._is("name", word, ahead=i) for i, word in enumerate(compound[1:]))
+                and self._is("op", "(", ahead=len(compound) - 1)
+            ):
+                raise self._unsupported(f"the function '{' '.join(compound)}'", first.column)
         words = [first.text]
         while (
             self._is("name") and self._peek().text not in _KEYWORDS | _UNSUPPORTED_KEYWORDS.keys()

@@ -31,16 +31,14 @@ def skip_string(text: str, start: int) -> int:
     """Return the index just past the CEL string literal that begins at ``start``.
 
     ``start`` points at the opening quote or at an ``r``/``b`` prefix. Handles single, double
-    and triple quotes; backslash escapes apply unless the literal is raw.
+    and triple quotes; a backslash always protects the next character from closing it.
 
     Raises:
         UnterminatedStringError: when the literal never closes.
 
     """
     i = start
-    raw = False
     while i < len(text) and text[i] in "rRbB":
-        raw = raw or text[i] in "rR"
         i += 1
     quote = text[i]
     if text.startswith(quote * 3, i):
@@ -53,7 +51,9 @@ def skip_string(text: str, start: int) -> int:
         if text.startswith(delimiter, i):
             return i + len(delimiter)
         char = text[i]
-        if char == "\\" and not raw:
+        if char == "\\":
+            # Even in raw strings a backslash keeps the next quote from closing the literal
+            # (as in Python, and as cel-python's lexer does); only its *meaning* differs.
             i += 2
             continue
         if char in "\r\n" and len(delimiter) == 1:
