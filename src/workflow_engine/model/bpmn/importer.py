@@ -10,7 +10,6 @@ validator, so both formats obey the same rules. Findings of those two speak in d
 from __future__ import annotations
 
 import dataclasses
-import importlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +33,7 @@ from workflow_engine.model.bpmn.xmlsafe import parse_xml
 from workflow_engine.model.issues import Severity, ValidationIssue, ValidationReport
 from workflow_engine.model.parser import parse_definition
 from workflow_engine.model.types import NodeType, ProcessModel
+from workflow_engine.model.validator import validate
 
 _FLOW_NODE_NAMES = frozenset(t.value for t in NodeType)
 
@@ -107,21 +107,11 @@ def _import(xml: object, process_id: str | None) -> BpmnImport:
     document = _document(ctx, root, chosen)
     model, issues = parse_definition(document)
     if model is not None:
-        issues = [*issues, *_validate(model)]
+        issues = [*issues, *validate(model)]
     rewritten = [*ctx.issues, *(_relocate(i, ctx.locations) for i in issues)]
     report = ValidationReport.of(_unique(rewritten))
     accepted = _relocate_model(model, ctx.locations) if model and report.valid else None
     return BpmnImport(document, accepted, report, process_ids)
-
-
-def _validate(model: ProcessModel) -> list[ValidationIssue]:
-    # The validator is written alongside; until it is importable the parser's checks stand.
-    try:
-        module = importlib.import_module("workflow_engine.model.validator")
-    except ImportError:
-        return []
-    found: list[ValidationIssue] = module.validate(model)
-    return found
 
 
 def _choose(

@@ -16,6 +16,14 @@ from workflow_engine.model.issues import ValidationIssue
 
 #: The XML declaration: lxml refuses `str` input that still carries one (it names an encoding).
 _DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+#: A DOCTYPE in the prolog (after the declaration, comments and PIs), seen before parsing so
+#: the finding names the real problem even where libxml2 would stumble over an entity first.
+_PROLOG_DOCTYPE = re.compile(rb"^\s*(?:<\?[^>]*>\s*|<!--[^>]*>\s*)*<!DOCTYPE")
+_DOCTYPE_ISSUE = ValidationIssue(
+    "$",
+    "DOCTYPE declarations are not allowed in BPMN documents (entities are never expanded)",
+    "XML_DTD_FORBIDDEN",
+)
 
 
 def _parser() -> etree.XMLParser:
@@ -46,6 +54,8 @@ def parse_xml(data: object) -> tuple[etree._Element | None, ValidationIssue | No
         return None, ValidationIssue(
             "$", f"expected BPMN XML as bytes or text, got {type(data).__name__}", "XML_MALFORMED"
         )
+    if _PROLOG_DOCTYPE.match(data if isinstance(data, bytes) else data.encode("utf-8")):
+        return None, _DOCTYPE_ISSUE
     if not data.strip():
         return None, ValidationIssue("$", "the BPMN document is empty", "XML_MALFORMED")
     try:
@@ -66,9 +76,5 @@ def parse_xml(data: object) -> tuple[etree._Element | None, ValidationIssue | No
     # `doctype` is missing from lxml's stubs; it is the whole `<!DOCTYPE ...>` text or "".
     doctype = str(getattr(docinfo, "doctype", "") or "")
     if doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
-        return None, ValidationIssue(
-            "$",
-            "DOCTYPE declarations are not allowed in BPMN documents (entities are never expanded)",
-            "XML_DTD_FORBIDDEN",
-        )
+        return None, _DOCTYPE_ISSUE
     return root, None
