@@ -198,17 +198,26 @@ class DefinitionService:
         return record
 
     async def get_by_key(
-        self, key: str, *, version: int | None = None, tenant_id: str = ""
+        self, key: str, *, version: int | None = None, tenant_id: str | None = None
     ) -> DefinitionRecord:
         """The latest (or the given) version of a key.
 
+        Args:
+            key: The definition key.
+            version: A version number; None for the latest.
+            tenant_id: The tenant to look in. None: the one tenant that has this key (a key
+                deployed by several tenants then needs the tenant named).
+
         Raises:
             NotFoundError: naming the key and version.
+            ConflictError: when `tenant_id` is None and several tenants have the key.
         """
         if version is not None and version < 1:
             raise InvalidArgumentError(f"version must be 1 or more, got {version}")
         async with self._db.session() as session:
-            record = await DefinitionRepository(session).get_by_key(tenant_id, key, version)
+            repo = DefinitionRepository(session)
+            tenant = tenant_id if tenant_id is not None else await _only_tenant(repo, key)
+            record = None if tenant is None else await repo.get_by_key(tenant, key, version)
         if record is None:
             which = f"version {version} of " if version is not None else ""
             raise NotFoundError(f"{which}definition key '{key}' does not exist")
@@ -289,6 +298,17 @@ class DefinitionService:
         if not isinstance(loaded, dict):
             raise RuntimeError(f"stored definition {definition_id} is not a JSON object")
         return loaded
+
+
+async def _only_tenant(repo: DefinitionRepository, key: str) -> str | None:
+    latest, _ = await repo.list(key=key, latest_only=True, page_size=2)
+    tenants = sorted({record.tenant_id for record in latest})
+    if len(tenants) > 1:
+        raise ConflictError(
+            f"definition key '{key}' exists in tenants {', '.join(map(repr, tenants))}: "
+            "name the tenant (tenant_id)"
+        )
+    return tenants[0] if tenants else None
 
 
 def _validation_failed(report: ValidationReport) -> ValidationFailedError:

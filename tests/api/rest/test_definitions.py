@@ -280,6 +280,9 @@ async def test_update_suspend_activate_delete(
             insert(ProcessInstance).values(
                 id="00000000-0000-0000-0000-000000000001",
                 process_definition_id=v1["id"],
+                definition_key=v1["key"],
+                definition_version=v1["version"],
+                workflow_id="pi-00000000-0000-0000-0000-000000000001",
                 status="running",
             )
         )

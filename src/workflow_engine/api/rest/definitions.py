@@ -95,10 +95,14 @@ async def list_definitions(
 
 @router.get("/key/{key}", response_model=DefinitionOut)
 async def get_by_key(
-    key: str, services: ServicesDep, version: Annotated[int | None, Query(ge=1)] = None
+    key: str,
+    services: ServicesDep,
+    version: Annotated[int | None, Query(ge=1)] = None,
+    tenant_id: Annotated[str | None, Query(description="needed when tenants share a key")] = None,
 ) -> DefinitionOut:
     """The latest version of a key, or `?version=N`."""
-    return DefinitionOut.of(await services.definitions.get_by_key(key, version=version))
+    record = await services.definitions.get_by_key(key, version=version, tenant_id=tenant_id)
+    return DefinitionOut.of(record)
 
 
 @router.get("/{definition_id}", response_model=DefinitionOut)

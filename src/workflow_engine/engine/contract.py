@@ -1,0 +1,261 @@
+"""The contract between the interpreter workflow and the rest of the system.
+
+The services start and steer `ProcessInstanceWorkflow` only through the names and payloads
+defined here, and the workflow reports what happened only through `RuntimeBatch`es applied by the
+`apply_runtime_batch` activity. Everything is plain data (dataclasses of JSON-able values) so it
+passes Temporal's default data converter and the workflow sandbox.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Temporal workflow type name of one process instance.
+WORKFLOW_NAME = "ProcessInstanceWorkflow"
+
+# Signals (fire-and-forget; durable in history, handled in arrival order).
+SIGNAL_BPMN_SIGNAL = "bpmn_signal"  # payload: SignalDelivery
+SIGNAL_BPMN_MESSAGE = "bpmn_message"  # payload: MessageDelivery
+SIGNAL_PAUSE = "pause"  # payload: ControlRequest
+SIGNAL_RESUME = "resume"  # payload: ControlRequest
+SIGNAL_TERMINATE = "terminate"  # payload: ControlRequest — ends at once, status terminated
+SIGNAL_CANCEL = "cancel"  # payload: ControlRequest — runs down cleanly, status cancelled
+SIGNAL_RETRY = "retry_incident"  # payload: RetryRequest
+SIGNAL_SET_VARIABLES = "set_variables"  # payload: SetVariablesRequest
+
+# Updates (validated before they enter history; the caller gets the result or the rejection).
+UPDATE_COMPLETE_TASK = "complete_task"  # payload: CompleteTaskRequest -> CompleteTaskResult
+
+# Queries.
+QUERY_SNAPSHOT = "snapshot"  # -> InstanceSnapshot
+
+#: Activity that writes a RuntimeBatch to the database (implemented in engine/activities).
+ACTIVITY_APPLY_RUNTIME_BATCH = "wfe.apply_runtime_batch"
+
+
+def workflow_id(instance_id: str) -> str:
+    """The Temporal workflow id of a process instance."""
+    return f"pi-{instance_id}"
+
+
+@dataclass
+class StartInstanceInput:
+    """Input of `ProcessInstanceWorkflow`; pins the definition version by content.
+
+    Attributes:
+        instance_id: The instance's id (also the row id in `process_instance`).
+        definition_id: The deployed version's id.
+        definition_key: Its key.
+        definition_version: Its version number.
+        content_hash: sha256 of `document`; the workflow refuses a document that does not match.
+        document: The canonical JSON document of the version (parsed inside the workflow).
+        variables: Start variables, already validated against `process.variables`.
+        business_key: Optional business key.
+        initiator: The starting user's id (`initiator` variable and `startEvent.config.initiator`).
+        tenant_id: Tenant of the instance.
+        start_node_id: The start event to begin at (a message start event); None: the none start.
+        parent_instance_id: The calling instance when started by a call activity.
+        parent_node_id: The call activity node in the parent.
+        implemented_listeners: Listener classes some worker implements (others are skipped).
+        carry: Interpreter state carried over a continue-as-new; None on the first run.
+        next_sequence: First event sequence number of this run (continue-as-new keeps counting).
+    """
+
+    instance_id: str
+    definition_id: int
+    definition_key: str
+    definition_version: int
+    content_hash: str
+    document: dict[str, Any]
+    variables: dict[str, Any] = field(default_factory=dict)
+    business_key: str | None = None
+    initiator: str | None = None
+    tenant_id: str = ""
+    start_node_id: str | None = None
+    parent_instance_id: str | None = None
+    parent_node_id: str | None = None
+    implemented_listeners: list[str] = field(default_factory=list)
+    carry: dict[str, Any] | None = None
+    next_sequence: int = 1
+
+
+@dataclass
+class InstanceResult:
+    """What the workflow returns when the instance ends."""
+
+    status: str
+    variables: dict[str, Any]
+    end_node_id: str | None = None
+    reason: str | None = None
+    error_code: str | None = None
+
+
+@dataclass
+class SignalDelivery:
+    """A BPMN signal delivered to one instance (broadcast is done by the signal service)."""
+
+    name: str
+    variables: dict[str, Any] = field(default_factory=dict)
+    delivery_id: str = ""
+
+
+@dataclass
+class MessageDelivery:
+    """A BPMN message correlated to this instance."""
+
+    name: str
+    correlation_key: str | None = None
+    variables: dict[str, Any] = field(default_factory=dict)
+    delivery_id: str = ""
+
+
+@dataclass
+class ControlRequest:
+    """Pause / resume / terminate / cancel, with who asked and why."""
+
+    reason: str = ""
+    user_id: str | None = None
+
+
+@dataclass
+class RetryRequest:
+    """Retry the failed step of an incident (`node_id` None: every open incident)."""
+
+    node_id: str | None = None
+    user_id: str | None = None
+
+
+@dataclass
+class SetVariablesRequest:
+    """Set instance variables from outside (operator action)."""
+
+    variables: dict[str, Any]
+    user_id: str | None = None
+
+
+@dataclass
+class CompleteTaskRequest:
+    """Complete a user task with output variables."""
+
+    task_id: str
+    variables: dict[str, Any] = field(default_factory=dict)
+    user_id: str | None = None
+
+
+@dataclass
+class CompleteTaskResult:
+    """Answer of a completion: the task and the instance status right after it."""
+
+    task_id: str
+    node_id: str
+    instance_status: str
+
+
+@dataclass
+class EngineEvent:
+    """One entry of the event log (DESIGN §3 event types: `process.started`, …).
+
+    `sequence` is assigned by the workflow, 1, 2, 3 … per instance, deterministically; the
+    database insert ignores a repeated (instance, sequence), so batches may be retried.
+    `timestamp` is ISO 8601 UTC from `workflow.now()`.
+    """
+
+    sequence: int
+    type: str
+    timestamp: str
+    activity_id: str | None = None
+    task_id: str | None = None
+    name: str | None = None
+    user_id: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TaskRecord:
+    """The state of one user task as the workflow knows it (upserted into `task_instance`)."""
+
+    task_id: str
+    node_id: str
+    name: str
+    state: str  # created | completed | cancelled
+    created_at: str
+    assignee: str | None = None
+    candidate_users: list[str] = field(default_factory=list)
+    candidate_groups: list[str] = field(default_factory=list)
+    priority: int = 50
+    due_date: str | None = None
+    form_key: str | None = None
+    category: str | None = None
+    description: str | None = None
+    execution_id: str | None = None
+    ended_at: str | None = None
+    completed_by: str | None = None
+
+
+@dataclass
+class SubscriptionRecord:
+    """A wait on a signal or message, mirrored so delivery never scans Temporal."""
+
+    kind: str  # signal | message
+    name: str
+    node_id: str
+    execution_id: str
+    correlation_key: str | None = None
+
+
+@dataclass
+class RuntimeBatch:
+    """Everything that changed since the previous batch, applied in one transaction.
+
+    Applying is idempotent and ordered: events are insert-or-ignore by sequence; the snapshot
+    fields (status, active nodes, subscriptions) are applied only when `through_sequence` is
+    newer than what the row already reflects, so a retried old batch cannot roll state back.
+
+    Attributes:
+        instance_id: The instance.
+        through_sequence: The highest event sequence this batch reflects.
+        events: New events, ascending by sequence.
+        status: The instance status now (running, paused, incident, completed, …).
+        active_node_ids: Element ids that hold a token or wait, in a stable order.
+        variables: Variables set or changed since the previous batch (name → value).
+        tasks: User tasks created or changed since the previous batch.
+        subscriptions: The complete current set of waits (replaces the mirrored set) or None
+            when unchanged.
+        ended_at: ISO time the instance ended, when it did.
+        end_reason: Reason of terminate / cancel / incident text.
+    """
+
+    instance_id: str
+    through_sequence: int
+    events: list[EngineEvent] = field(default_factory=list)
+    status: str = "running"
+    active_node_ids: list[str] = field(default_factory=list)
+    variables: dict[str, Any] = field(default_factory=dict)
+    tasks: list[TaskRecord] = field(default_factory=list)
+    subscriptions: list[SubscriptionRecord] | None = None
+    ended_at: str | None = None
+    end_reason: str | None = None
+
+
+@dataclass
+class IncidentInfo:
+    """An open incident: a step that failed with retries exhausted and no catching boundary."""
+
+    node_id: str
+    execution_id: str
+    error_type: str
+    message: str
+    attempts: int
+
+
+@dataclass
+class InstanceSnapshot:
+    """Live state answered by the `snapshot` query (for checks; lists read the database)."""
+
+    status: str
+    active_node_ids: list[str]
+    variables: dict[str, Any]
+    open_task_ids: list[str]
+    incidents: list[IncidentInfo] = field(default_factory=list)
+    paused: bool = False
