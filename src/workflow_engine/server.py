@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 
 import structlog
 import uvicorn
@@ -13,6 +14,14 @@ from workflow_engine.api.rest.app import create_app
 from workflow_engine.services.container import Services
 
 _log = structlog.get_logger(__name__)
+
+
+class _EmbeddedUvicorn(uvicorn.Server):
+    """uvicorn without its own signal handling: the caller owns shutdown of every part."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 async def serve_api(
@@ -40,9 +49,7 @@ async def serve_api(
         log_config=None,
         lifespan="off",
     )
-    http = uvicorn.Server(config)
-    # uvicorn would install its own signal handlers and swallow Ctrl-C; the caller owns shutdown.
-    http.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    http = _EmbeddedUvicorn(config)
     serving = asyncio.create_task(http.serve())
     try:
         # uvicorn exposes start-up only as a flag, so poll it briefly.
