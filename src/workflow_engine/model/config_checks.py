@@ -190,28 +190,21 @@ class ConfigChecker:
             ValueKind.CYCLE: (parse_cycle,),
             ValueKind.DURATION_OR_DATE: (parse_duration, parse_date),
         }
-        first: TimerSyntaxError | None = None
+        problems: list[str] = []
         for parse in parsers[kind]:
             try:
                 parse(value)
             except TimerSyntaxError as exc:
-                first = first or exc
+                problems.append(exc.message)
                 continue
             except (ValueError, OverflowError, TypeError) as exc:
                 # Defensive: a parser bug must still give a finding, never a crash.
-                first = first or TimerSyntaxError(str(exc), value=value)
+                problems.append(f"{value!r} cannot be parsed ({exc})")
                 continue
             return
-        detail = first.message if first is not None else "it cannot be parsed"
-        examples = {
-            ValueKind.DURATION: "PT30S, PT5M, P1D",
-            ValueKind.DATE: "2026-12-01T10:00:00Z",
-            ValueKind.CYCLE: "R3/PT10M, R/PT1H",
-            ValueKind.DURATION_OR_DATE: "PT1H or 2026-12-01T10:00:00Z",
-        }[kind]
         self.error(
             path,
-            f"{what} is not a valid {kind.value} ({detail}); examples: {examples}",
+            f"{what} is not a valid {kind.value}: {'; '.join(problems)}",
             IssueCode.TIMER_SYNTAX,
         )
 

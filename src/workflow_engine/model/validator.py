@@ -40,6 +40,9 @@ _EVENT_GATEWAY_KINDS = frozenset({EventKind.TIMER, EventKind.MESSAGE, EventKind.
 #: Keys whose checks need the whole model (references, gateways), not just the value.
 _CONTEXT_KEYS = frozenset({"attached_to", "default_flow", "message_ref", "signal_ref", "error_ref"})
 _LISTED_LIMIT = 10
+_SHAPE_CODES = frozenset(
+    {IssueCode.UNREACHABLE_NODE, IssueCode.CANNOT_REACH_END, IssueCode.NO_OUTGOING_FLOW}
+)
 
 
 def validate(
@@ -90,11 +93,14 @@ def check_definition(
     """
     model, issues = parse_definition(document)
     if model is not None:
-        issues.extend(
-            validate(
-                model, known_listener_classes=known_listener_classes, max_elements=max_elements
-            )
+        found = validate(
+            model, known_listener_classes=known_listener_classes, max_elements=max_elements
         )
+        if any(i.severity is Severity.ERROR for i in issues):
+            # Elements the parser had to leave out would make the graph-shape warnings
+            # (unreachable, dead ends) mostly echoes of those errors.
+            found = [i for i in found if i.code not in _SHAPE_CODES]
+        issues.extend(found)
     unique = list(dict.fromkeys(issues))
     return model, ValidationReport.of(unique)
 
@@ -368,8 +374,13 @@ class _Validator:
             self._boundary(node, path)
 
     def _boundary(self, node: FlowNode, path: str) -> None:
-        in_config = "attached_to" in node.config
-        at = self._config_path(node, "attached_to") if in_config else key_path(path, "attached_to")
+        # Point at where the author wrote it; when it is missing, at where the docs put it.
+        written_on_top = "attached_to" not in node.config and node.attached_to is not None
+        at = (
+            key_path(path, "attached_to")
+            if written_on_top
+            else self._config_path(node, "attached_to")
+        )
         host_id = node.attached_to
         if host_id is None:
             raw = node.config.get("attached_to")
