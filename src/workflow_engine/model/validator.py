@@ -567,8 +567,9 @@ class _Validator:
         if implementation == "temporal_activity" and node.config.get("activity_name") is None:
             self.warning(
                 self._config_path(node, "activity_name"),
-                f"{_label(node)} names no activity_name; the engine will run the activity "
-                f"registered under its id '{node.id}'",
+                f"{_label(node)} uses implementation 'temporal_activity' but names no "
+                "activity_name, so there is no activity to run; set activity_name or choose "
+                "implementation 'http', 'script' or 'noop'",
                 IssueCode.MISSING_ACTIVITY_NAME,
             )
         required = {"http": "url", "script": "script"}.get(str(implementation))
