@@ -26,7 +26,7 @@ from workflow_engine.store.database import Database
 from workflow_engine.store.migrations import migrate
 from workflow_engine.store.tables import TABLES_CHILDREN_FIRST
 
-pytest_plugins = ["temporal_fixtures"]
+pytest_plugins = ["tests.temporal_fixtures"]
 
 #: Maintenance database used to create and drop the per-session test databases.
 PG_ADMIN_DSN = os.environ.get(

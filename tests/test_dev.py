@@ -12,7 +12,8 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
-from temporal_fixtures import free_port
+
+from tests.temporal_fixtures import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -15,17 +15,13 @@ import pytest
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, GetSystemInfoRequest
 from temporalio.client import Client
 
+from tests.temporal_fixtures import free_port
 from workflow_engine.engine import devserver
 from workflow_engine.engine.devserver import (
     TemporalDevServer,
     TemporalDevServerError,
     find_temporal_binary,
 )
-
-try:
-    from temporal_fixtures import free_port
-except ImportError:  # tests/ imported as a package
-    from tests.temporal_fixtures import free_port
 
 pytestmark = pytest.mark.temporal
 
