@@ -1,0 +1,126 @@
+"""wfe.script and wfe.noop (run directly and inside Temporal's ActivityEnvironment)."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+import pytest
+from temporalio.activity import _Definition
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+
+from workflow_engine.engine.activities.builtin import (
+    ACTIVITY_HTTP,
+    ACTIVITY_NOOP,
+    ACTIVITY_SCRIPT,
+    BUILTIN_ACTIVITY_NAMES,
+    INVALID_INPUT,
+    SCRIPT_ERROR,
+    builtin_activities,
+    json_safe,
+    noop,
+    run_script,
+    script,
+)
+from workflow_engine.engine.activities.http import HttpActivities
+
+
+async def test_script_assignments_run_in_order() -> None:
+    result = await ActivityEnvironment().run(
+        script,
+        {
+            "script": {
+                "total": "${price * qty}",
+                "vip": "${total >= 100.0}",
+                "label": "order ${id}: ${total}",
+                "constant": 5,
+            },
+            "variables": {"price": 12.5, "qty": 8, "id": "o-1"},
+        },
+    )
+    assert result == {"total": 100.0, "vip": True, "label": "order o-1: 100", "constant": 5}
+
+
+def test_single_expression_script_uses_result_variable() -> None:
+    assert run_script({"script": "${a + 1}", "variables": {"a": 1}}) == {"result": 2}
+    assert run_script(
+        {"expression": "${fn:upper(s)}", "variables": {"s": "x"}, "result_variable": "big"}
+    ) == {"big": "X"}
+
+
+def test_script_results_are_json_safe() -> None:
+    result = run_script(
+        {
+            "script": {
+                "when": "${timestamp('2026-01-02T03:04:05Z')}",
+                "span": "${duration('90s')}",
+                "raw": "${b'hi'}",
+            }
+        }
+    )
+    assert result == {"when": "2026-01-02T03:04:05Z", "span": "PT90S", "raw": "aGk="}
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (
+            datetime.datetime(
+                2026, 1, 1, 12, tzinfo=datetime.timezone(datetime.timedelta(hours=2))
+            ),
+            "2026-01-01T12:00:00+02:00",
+        ),
+        (datetime.timedelta(milliseconds=1500), "PT1.5S"),
+        ({"a": (1, b"\x00")}, {"a": [1, "AA=="]}),
+    ],
+)
+def test_json_safe(value: Any, expected: Any) -> None:
+    assert json_safe(value) == expected
+
+
+def test_script_errors_name_the_assignment() -> None:
+    with pytest.raises(ApplicationError) as info:
+        run_script({"script": {"ok": "${1}", "bad": "${missing + 1}"}, "variables": {}})
+    assert info.value.type == SCRIPT_ERROR
+    assert info.value.non_retryable
+    assert "'bad'" in info.value.message
+    assert "missing" in info.value.message
+    with pytest.raises(ApplicationError) as info:
+        run_script({"script": "${1 +}"})
+    assert info.value.type == SCRIPT_ERROR
+
+
+@pytest.mark.parametrize(
+    ("request_input", "fragment"),
+    [
+        ("x", "input must be an object"),
+        ({}, "needs 'script'"),
+        ({"script": {}}, "an empty object"),
+        ({"script": 3}, "got int"),
+        ({"script": "${1}", "variables": [1]}, "'variables' must be an object"),
+        ({"script": "${1}", "result_variable": 3}, "'result_variable'"),
+        ({"script": {"": "${1}"}}, "non-empty"),
+    ],
+)
+def test_script_input_errors(request_input: Any, fragment: str) -> None:
+    with pytest.raises(ApplicationError) as info:
+        run_script(request_input)
+    assert info.value.type == INVALID_INPUT
+    assert info.value.non_retryable
+    assert fragment in info.value.message
+
+
+async def test_noop_returns_an_empty_object() -> None:
+    env = ActivityEnvironment()
+    assert await env.run(noop, {"anything": 1}) == {}
+    assert await env.run(noop) == {}
+
+
+async def test_builtin_activities_carry_their_names() -> None:
+    http = HttpActivities()
+    try:
+        names = {_Definition.must_from_callable(fn).name for fn in builtin_activities(http=http)}
+    finally:
+        await http.aclose()
+    assert names == BUILTIN_ACTIVITY_NAMES == {ACTIVITY_HTTP, ACTIVITY_SCRIPT, ACTIVITY_NOOP}
