@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -75,6 +76,23 @@ def test_wfe_dev_serves_deploys_examples_and_stops_cleanly(tmp_path: Path) -> No
         assert [d["version"] for d in listed.json()["items"]] == [1]
         assert (tmp_path / "data" / "wfe.db").exists()
         assert (tmp_path / "data" / "temporal.db").exists()
+
+        # The CLI talks to the running server.
+        xml = ROOT.parent / "shared" / "conformance" / "camunda7" / "simpleSubProcess.bpmn20.xml"
+        wfe = [sys.executable, "-m", "workflow_engine"]
+        deployed = subprocess.run(
+            [*wfe, "deploy", str(xml), "--server", base],
+            capture_output=True, text=True, timeout=60, cwd=ROOT,
+        )  # fmt: skip
+        assert deployed.returncode == 0, deployed.stderr
+        assert "simpleSubProcess v1" in deployed.stdout
+        listed_cli = subprocess.run(
+            [*wfe, "definitions", "--server", base, "--latest", "-o", "json"],
+            capture_output=True, text=True, timeout=60, cwd=ROOT,
+        )  # fmt: skip
+        assert listed_cli.returncode == 0, listed_cli.stderr
+        keys = {d["key"] for d in json.loads(listed_cli.stdout)}
+        assert {"userRegistration", "simpleSubProcess"} <= keys
 
         proc.send_signal(signal.SIGTERM)
         output, _ = proc.communicate(timeout=60)
