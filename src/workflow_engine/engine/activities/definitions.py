@@ -1,0 +1,64 @@
+"""`wfe.resolve_definition`: which deployed version a call activity starts."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from workflow_engine.store.database import Database
+from workflow_engine.store.definitions import DefinitionRepository
+
+ACTIVITY_RESOLVE_DEFINITION = "wfe.resolve_definition"
+#: Failure types (non-retryable: the definition will not appear by retrying).
+DEFINITION_NOT_FOUND = "DEFINITION_NOT_FOUND"
+DEFINITION_SUSPENDED = "DEFINITION_SUSPENDED"
+
+
+class DefinitionActivities:
+    """Definition lookups for workflows.
+
+    Args:
+        database: The application database.
+    """
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    @activity.defn(name=ACTIVITY_RESOLVE_DEFINITION)
+    async def resolve_definition(
+        self, key: str, version: int | None, tenant_id: str
+    ) -> dict[str, Any]:
+        """The latest (or the given) version of `key` in `tenant_id`.
+
+        Returns:
+            `{definition_id, key, version, content_hash, document}` where `document` is the
+            canonical JSON of the version.
+
+        Raises:
+            ApplicationError: `DEFINITION_NOT_FOUND` or `DEFINITION_SUSPENDED`, non-retryable.
+        """
+        async with self._db.session() as session:
+            record = await DefinitionRepository(session).get_by_key(tenant_id, key, version)
+        if record is None:
+            which = f"version {version} of " if version is not None else ""
+            raise ApplicationError(
+                f"{which}definition key '{key}' does not exist in tenant '{tenant_id}'",
+                type=DEFINITION_NOT_FOUND,
+                non_retryable=True,
+            )
+        if record.suspended:
+            raise ApplicationError(
+                f"definition '{key}' version {record.version} is suspended",
+                type=DEFINITION_SUSPENDED,
+                non_retryable=True,
+            )
+        return {
+            "definition_id": record.id,
+            "key": record.key,
+            "version": record.version,
+            "content_hash": record.content_hash,
+            "document": json.loads(record.model_json),
+        }

@@ -1,0 +1,96 @@
+"""`wfe.apply_runtime_batch`: the workflow's reports written to the database.
+
+One batch, one transaction; idempotent (see `store/runtime.py`), so Temporal may retry it
+freely. Also `wfe.register_instance`, which writes the row of an instance that was not started
+through the instance service (a call activity's child), before its first batch.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from workflow_engine.engine.contract import (
+    ACTIVITY_APPLY_RUNTIME_BATCH,
+    RuntimeBatch,
+    StartInstanceInput,
+    workflow_id,
+)
+from workflow_engine.store.database import Database
+from workflow_engine.store.instances import InstanceRepository
+from workflow_engine.store.runtime import InstanceMissingError, RuntimeProjection, upsert_variables
+from workflow_engine.store.tables import ProcessInstance
+
+#: Activity that creates the instance row when it does not exist yet (call activity children).
+ACTIVITY_REGISTER_INSTANCE = "wfe.register_instance"
+#: Failure types of these activities (non-retryable: retrying cannot help).
+INSTANCE_MISSING = "INSTANCE_MISSING"
+INVALID_BATCH = "INVALID_BATCH"
+
+
+class RuntimeActivities:
+    """The projection activities, bound to the application database.
+
+    Args:
+        database: The application database.
+
+    Example::
+
+        acts = RuntimeActivities(database)
+        Worker(client, task_queue=q, workflows=[...],
+               activities=[acts.apply_runtime_batch, acts.register_instance])
+    """
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    @activity.defn(name=ACTIVITY_APPLY_RUNTIME_BATCH)
+    async def apply_runtime_batch(self, batch: RuntimeBatch) -> int:
+        """Apply one batch; return how many of its events were new.
+
+        Raises:
+            ApplicationError: `INSTANCE_MISSING` (the row is gone: the instance was deleted)
+                or `INVALID_BATCH` (the workflow sent something impossible); non-retryable.
+        """
+        try:
+            async with self._db.session() as session:
+                result = await RuntimeProjection(session).apply(batch)
+        except InstanceMissingError as exc:
+            raise ApplicationError(str(exc), type=INSTANCE_MISSING, non_retryable=True) from exc
+        except ValueError as exc:
+            raise ApplicationError(
+                f"invalid runtime batch for instance {batch.instance_id}: {exc}",
+                type=INVALID_BATCH,
+                non_retryable=True,
+            ) from exc
+        return result.events_inserted
+
+    @activity.defn(name=ACTIVITY_REGISTER_INSTANCE)
+    async def register_instance(self, start: StartInstanceInput) -> bool:
+        """Create the row of an instance started by a workflow (idempotent).
+
+        Returns:
+            True if the row was created now, False if it existed.
+        """
+        async with self._db.session() as session:
+            exists = (
+                await session.execute(
+                    select(ProcessInstance.id).where(ProcessInstance.id == start.instance_id)
+                )
+            ).scalar_one_or_none()
+            if exists is not None:
+                return False
+            await InstanceRepository(session).create(
+                instance_id=start.instance_id,
+                workflow_id=workflow_id(start.instance_id),
+                definition_id=start.definition_id,
+                definition_key=start.definition_key,
+                definition_version=start.definition_version,
+                tenant_id=start.tenant_id,
+                business_key=start.business_key,
+                start_user_id=start.initiator,
+                super_instance_id=start.parent_instance_id,
+            )
+            await upsert_variables(session, start.instance_id, start.variables)
+        return True
