@@ -62,6 +62,8 @@ RESOURCE_TYPES: Final = ("json", "bpmn")
 CANDIDATE_KINDS: Final = ("user", "group")
 #: Variable scopes.
 VARIABLE_SCOPES: Final = ("global", "local")
+#: Kinds of event subscriptions (waits on a BPMN signal or message).
+SUBSCRIPTION_KINDS: Final = ("signal", "message")
 
 # Deterministic constraint names: Alembic needs names to alter or drop constraints, and
 # SQLite's batch mode loses unnamed ones when it rebuilds a table.
@@ -191,6 +193,9 @@ class ProcessInstance(Base):
     )
     #: Optimistic lock: the ORM adds ``WHERE version_counter = <read value>`` to updates.
     version_counter: Mapped[int] = mapped_column(Integer, default=1)
+    #: Highest event sequence the runtime columns reflect (migration 0002): a runtime batch
+    #: older than this is a retry and must not roll the snapshot back.
+    last_sequence: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -406,6 +411,37 @@ class ProcessEvent(Base):
         Index(None, "event_type"),
         Index(None, "timestamp"),
         Index(None, "task_id"),
+    )
+
+
+class EventSubscription(Base):
+    """A wait of an instance on a BPMN signal or message (migration 0002).
+
+    Mirrors what the workflow waits for, so a signal broadcast or a message correlation finds
+    its receivers with an index lookup instead of asking Temporal.
+    """
+
+    __tablename__ = "event_subscription"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    process_instance_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("process_instance.id", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(String(8))
+    #: The signal's or message's name as the definition references it.
+    name: Mapped[str] = mapped_column(String(255))
+    correlation_key: Mapped[str | None] = mapped_column(String(255), default=None)
+    #: The waiting element.
+    node_id: Mapped[str] = mapped_column(String(255))
+    execution_id: Mapped[str] = mapped_column(String(255))
+    tenant_id: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint(_in("kind", SUBSCRIPTION_KINDS), name="kind"),
+        Index(None, "kind", "name"),
+        Index(None, "kind", "name", "correlation_key"),
+        Index(None, "process_instance_id"),
     )
 
 

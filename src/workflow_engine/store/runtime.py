@@ -1,0 +1,401 @@
+"""The runtime projection: writes what the workflow reports (a `RuntimeBatch`) to the tables.
+
+Temporal is the source of truth; these tables are the query model. Applying a batch is
+idempotent and ordered, so activity retries and duplicate deliveries are harmless:
+
+* events are insert-or-ignore on `(process_instance_id, sequence)`;
+* everything else (status, active elements, variables, tasks, subscriptions, end) is applied
+  only when the batch's `through_sequence` is not older than the instance's `last_sequence`:
+  a retried *old* batch arriving after a newer one cannot roll state back. An equal sequence
+  is applied again (a batch without new events still carries state; re-applying identical
+  state changes nothing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from workflow_engine.engine.contract import EngineEvent, RuntimeBatch, TaskRecord
+from workflow_engine.store.subscriptions import NewSubscription, SubscriptionRepository
+from workflow_engine.store.tables import (
+    ENDED_INSTANCE_STATUSES,
+    INSTANCE_STATUSES,
+    OPEN_TASK_STATES,
+    HistoricProcessInstance,
+    ProcessDefinition,
+    ProcessEvent,
+    ProcessInstance,
+    ProcessVariable,
+    TaskCandidate,
+    TaskInstance,
+)
+from workflow_engine.store.types import utcnow
+
+#: Task states the workflow reports (TaskRecord.state).
+_WORKFLOW_TASK_STATES = ("created", "completed", "cancelled")
+
+
+class InstanceMissingError(LookupError):
+    """The batch names an instance that has no row (deleted, or never registered)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyResult:
+    """What applying a batch did."""
+
+    events_inserted: int
+    state_applied: bool
+
+
+def parse_time(value: str, *, field: str) -> datetime:
+    """Parse an ISO 8601 time the workflow wrote; naive values are taken as UTC.
+
+    Raises:
+        ValueError: naming the field when the text is not a time.
+    """
+    try:
+        moment = datetime.fromisoformat(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{field} is not an ISO 8601 time: {value!r}") from exc
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def infer_type(value: object) -> str:
+    """The stored type name of a JSON value (`process_variable.type`)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, Mapping):
+        return "object"
+    if isinstance(value, list | tuple):
+        return "array"
+    return type(value).__name__
+
+
+def insert_ignoring(session: AsyncSession, table: Any) -> Any:
+    """An INSERT for the session's dialect that supports ON CONFLICT clauses."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+async def upsert_variables(
+    session: AsyncSession, instance_id: str, variables: Mapping[str, Any]
+) -> None:
+    """Insert or update instance-wide variables (type inferred from the value)."""
+    if not variables:
+        return
+    now = utcnow()
+    rows = [
+        {
+            "process_instance_id": instance_id,
+            "scope_id": "",
+            "name": name,
+            "type": infer_type(value),
+            "value": value,
+            "scope": "global",
+            "serializer_name": "json",
+            "is_active": True,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for name, value in variables.items()
+    ]
+    stmt = insert_ignoring(session, ProcessVariable).values(rows)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["process_instance_id", "scope_id", "name"],
+        set_={"value": stmt.excluded.value, "type": stmt.excluded.type, "updated_at": now},
+    )
+    await session.execute(stmt)
+
+
+class RuntimeProjection:
+    """Applies runtime batches within the caller's session (the caller commits).
+
+    Args:
+        session: The unit of work; one batch should be one transaction.
+    """
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def apply(self, batch: RuntimeBatch) -> ApplyResult:
+        """Apply one batch (see the module docstring for the rules).
+
+        Raises:
+            InstanceMissingError: when the instance has no row.
+            ValueError: for a status, task state or time the workflow should never send.
+        """
+        if batch.status not in INSTANCE_STATUSES:
+            raise ValueError(
+                f"batch.status must be one of {', '.join(INSTANCE_STATUSES)}, got {batch.status!r}"
+            )
+        row = await self._lock_instance(batch.instance_id)
+        if row is None:
+            raise InstanceMissingError(f"process instance {batch.instance_id} has no row")
+        inserted = await self._insert_events(batch.instance_id, batch.events)
+        if batch.through_sequence < row.last_sequence:
+            return ApplyResult(events_inserted=inserted, state_applied=False)
+        await upsert_variables(self._session, batch.instance_id, batch.variables)
+        for index, task in enumerate(batch.tasks):
+            await self._upsert_task(row, task, index)
+        subscriptions = SubscriptionRepository(self._session)
+        ended = batch.status in ENDED_INSTANCE_STATUSES
+        if ended:
+            await subscriptions.clear(batch.instance_id)
+        elif batch.subscriptions is not None:
+            await subscriptions.replace(
+                batch.instance_id,
+                (
+                    NewSubscription(
+                        kind=s.kind,
+                        name=s.name,
+                        node_id=s.node_id,
+                        execution_id=s.execution_id,
+                        correlation_key=s.correlation_key,
+                    )
+                    for s in batch.subscriptions
+                ),
+                tenant_id=row.tenant_id,
+            )
+        await self._apply_instance_state(row, batch, ended=ended)
+        return ApplyResult(events_inserted=inserted, state_applied=True)
+
+    async def _lock_instance(self, instance_id: str) -> ProcessInstance | None:
+        # FOR UPDATE serialises overlapping retries of batches of one instance on PostgreSQL
+        # (SQLite serialises whole transactions already; the clause is ignored there).
+        stmt = (
+            select(ProcessInstance)
+            .where(ProcessInstance.id == instance_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return (await self._session.execute(stmt)).scalar_one_or_none()
+
+    async def _insert_events(self, instance_id: str, events: list[EngineEvent]) -> int:
+        if not events:
+            return 0
+        now = utcnow()
+        rows = [
+            {
+                "process_instance_id": instance_id,
+                "sequence": e.sequence,
+                "event_type": e.type,
+                "event_name": e.name,
+                "activity_id": e.activity_id,
+                "task_id": e.task_id,
+                "user_id": e.user_id,
+                "event_data": e.data,
+                "timestamp": parse_time(e.timestamp, field=f"events[{i}].timestamp"),
+                "source": "engine",
+                "created_at": now,
+            }
+            for i, e in enumerate(events)
+        ]
+        stmt = (
+            insert_ignoring(self._session, ProcessEvent)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["process_instance_id", "sequence"])
+            .returning(ProcessEvent.id)
+        )
+        return len((await self._session.execute(stmt)).all())
+
+    async def _upsert_task(self, instance: ProcessInstance, task: TaskRecord, index: int) -> None:
+        where = f"tasks[{index}]"
+        if task.state not in _WORKFLOW_TASK_STATES:
+            raise ValueError(
+                f"{where}.state must be one of {', '.join(_WORKFLOW_TASK_STATES)}, "
+                f"got {task.state!r}"
+            )
+        ended_at = parse_time(task.ended_at, field=f"{where}.ended_at") if task.ended_at else None
+        existing = (
+            await self._session.execute(
+                select(TaskInstance)
+                .where(TaskInstance.id == task.task_id)
+                .execution_options(populate_existing=True)
+            )
+        ).scalar_one_or_none()
+        if existing is None:
+            created = parse_time(task.created_at, field=f"{where}.created_at")
+            due = parse_time(task.due_date, field=f"{where}.due_date") if task.due_date else None
+            self._session.add(
+                TaskInstance(
+                    id=task.task_id,
+                    process_instance_id=instance.id,
+                    process_definition_id=instance.process_definition_id,
+                    execution_id=task.execution_id,
+                    name=task.name,
+                    description=task.description,
+                    task_definition_key=task.node_id,
+                    state=task.state,
+                    priority=task.priority,
+                    create_time=created,
+                    end_time=ended_at,
+                    due_date=due,
+                    category=task.category,
+                    assignee=task.assignee or task.completed_by,
+                    form_key=task.form_key,
+                    candidate_users=list(task.candidate_users),
+                    candidate_groups=list(task.candidate_groups),
+                    tenant_id=instance.tenant_id,
+                    created_at=created,
+                    updated_at=utcnow(),
+                )
+            )
+            # No ORM relationship orders the inserts: the task row must exist first.
+            await self._session.flush()
+            self._session.add_all(
+                [
+                    TaskCandidate(task_id=task.task_id, kind="user", value=u)
+                    for u in dict.fromkeys(task.candidate_users)
+                ]
+                + [
+                    TaskCandidate(task_id=task.task_id, kind="group", value=g)
+                    for g in dict.fromkeys(task.candidate_groups)
+                ]
+            )
+            await self._session.flush()
+            return
+        if task.state == "created" or existing.state not in OPEN_TASK_STATES:
+            # Claims and assignments are the inbox's (database-only); a closed task stays
+            # closed. Only closing an open task is the workflow's news here.
+            return
+        await self._session.execute(
+            update(TaskInstance)
+            .where(TaskInstance.id == task.task_id)
+            .values(
+                state=task.state,
+                end_time=ended_at or utcnow(),
+                assignee=existing.assignee or task.completed_by,
+                version_counter=TaskInstance.version_counter + 1,
+                updated_at=utcnow(),
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+    async def _apply_instance_state(
+        self, row: ProcessInstance, batch: RuntimeBatch, *, ended: bool
+    ) -> None:
+        values: dict[str, Any] = {
+            "status": batch.status,
+            "active_activity_ids": [] if ended else list(batch.active_node_ids),
+            "last_sequence": batch.through_sequence,
+            "updated_at": utcnow(),
+            "version_counter": ProcessInstance.version_counter + 1,
+        }
+        entered = [e.activity_id for e in batch.events if e.activity_id]
+        if entered:
+            values["activity_id"] = entered[-1]
+        elif batch.active_node_ids:
+            values["activity_id"] = batch.active_node_ids[-1]
+        end_time: datetime | None = None
+        if ended:
+            end_time = parse_time(batch.ended_at, field="ended_at") if batch.ended_at else utcnow()
+            values["end_time"] = end_time
+            values["duration"] = max(0, int((end_time - row.start_time).total_seconds() * 1000))
+            values["delete_reason"] = batch.end_reason
+            await self._cancel_open_tasks(row.id, end_time)
+        elif batch.end_reason is not None:
+            values["delete_reason"] = batch.end_reason
+        await self._session.execute(
+            update(ProcessInstance)
+            .where(ProcessInstance.id == row.id)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if ended and end_time is not None:
+            await self._write_history(row, batch, end_time, values)
+
+    async def _cancel_open_tasks(self, instance_id: str, end_time: datetime) -> None:
+        # A terminated instance may not report each of its tasks; none may stay in an inbox.
+        await self._session.execute(
+            update(TaskInstance)
+            .where(
+                TaskInstance.process_instance_id == instance_id,
+                TaskInstance.state.in_(OPEN_TASK_STATES),
+            )
+            .values(
+                state="cancelled",
+                end_time=end_time,
+                version_counter=TaskInstance.version_counter + 1,
+                updated_at=utcnow(),
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+    async def _write_history(
+        self,
+        row: ProcessInstance,
+        batch: RuntimeBatch,
+        end_time: datetime,
+        values: Mapping[str, Any],
+    ) -> None:
+        name = ""
+        if row.process_definition_id is not None:
+            found = (
+                await self._session.execute(
+                    select(ProcessDefinition.name).where(
+                        ProcessDefinition.id == row.process_definition_id
+                    )
+                )
+            ).scalar_one_or_none()
+            name = found or ""
+        started = await self._first_activity(row.id, "process.started")
+        now = utcnow()
+        history = {
+            "process_instance_id": row.id,
+            "process_definition_id": row.process_definition_id,
+            "process_definition_key": row.definition_key,
+            "process_definition_name": name,
+            "process_definition_version": row.definition_version,
+            "status": batch.status,
+            "business_key": row.business_key,
+            "start_time": row.start_time,
+            "end_time": end_time,
+            "duration": values["duration"],
+            "start_user_id": row.start_user_id,
+            "start_activity_id": started,
+            "end_activity_id": values.get("activity_id", row.activity_id),
+            "super_process_instance_id": row.super_instance_id,
+            "delete_reason": batch.end_reason,
+            "tenant_id": row.tenant_id,
+            "name": row.name,
+            "created_at": now,
+            "updated_at": now,
+        }
+        stmt = insert_ignoring(self._session, HistoricProcessInstance).values(history)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["process_instance_id"],
+            set_={
+                k: stmt.excluded[k]
+                for k in ("status", "end_time", "duration", "end_activity_id", "delete_reason")
+            }
+            | {"updated_at": now},
+        )
+        await self._session.execute(stmt)
+
+    async def _first_activity(self, instance_id: str, event_type: str) -> str | None:
+        stmt = (
+            select(ProcessEvent.activity_id)
+            .where(
+                ProcessEvent.process_instance_id == instance_id,
+                ProcessEvent.event_type == event_type,
+            )
+            .order_by(ProcessEvent.sequence)
+            .limit(1)
+        )
+        return (await self._session.execute(stmt)).scalar_one_or_none()
