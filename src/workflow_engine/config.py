@@ -9,12 +9,13 @@ from __future__ import annotations
 import os
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     YamlConfigSettingsSource,
@@ -117,6 +118,18 @@ class Settings(BaseSettings):
     definition_cache_ttl_seconds: int = 3600
     examples_dir: Path | None = None
     """Directory of example definitions deployed by `wfe dev`; None means none."""
+    activity_modules: Annotated[list[str], NoDecode] = []
+    """User activity modules the worker serves: dotted module names or `.py` file paths
+    (`WFE_ACTIVITY_MODULES=mypkg.acts,examples/activities.py`)."""
+    listener_classes: Annotated[list[str], NoDecode] = []
+    """Listener classes implemented by workers elsewhere (any Temporal language), in addition
+    to the activities of `activity_modules`; other listeners are recorded as skipped."""
+    worker_max_concurrent_activities: int = 100
+    """How many activities one worker runs at the same time."""
+    worker_max_concurrent_workflow_tasks: int = 100
+    """How many workflow tasks one worker processes at the same time."""
+    worker_graceful_shutdown_seconds: float = 10.0
+    """On shutdown, how long running activities may finish before they are cancelled."""
 
     @classmethod
     def settings_customise_sources(
@@ -142,6 +155,21 @@ class Settings(BaseSettings):
             return None
         return value
 
+    @field_validator("activity_modules", "listener_classes", mode="before")
+    @classmethod
+    def _split_names(cls, value: Any) -> Any:
+        # From the environment a list is most naturally written comma-separated.
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("worker_graceful_shutdown_seconds")
+    @classmethod
+    def _not_negative(cls, value: float, info: Any) -> float:
+        if not value >= 0:
+            raise ValueError(f"{info.field_name} must be 0 or more seconds, got {value}")
+        return value
+
     @field_validator("http_port", "grpc_port", "temporal_port")
     @classmethod
     def _port_range(cls, value: int, info: Any) -> int:
@@ -165,7 +193,12 @@ class Settings(BaseSettings):
             )
         return level
 
-    @field_validator("max_definition_bytes", "max_definition_elements")
+    @field_validator(
+        "max_definition_bytes",
+        "max_definition_elements",
+        "worker_max_concurrent_activities",
+        "worker_max_concurrent_workflow_tasks",
+    )
     @classmethod
     def _positive(cls, value: int, info: Any) -> int:
         if value < 1:
