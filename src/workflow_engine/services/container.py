@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from typing import Any
 
 from redis.asyncio import Redis
+from temporalio.client import Client
 
 from workflow_engine.config import Settings
 from workflow_engine.services.definitions import DefinitionService
 from workflow_engine.services.health import HealthService
+from workflow_engine.services.instances import InstanceService
+from workflow_engine.services.signals import MessageService, SignalService
+from workflow_engine.services.tasks import TaskService
+from workflow_engine.services.workflows import WorkflowGateway
 from workflow_engine.store.cache import DefinitionCache
 from workflow_engine.store.database import Database, create_engine
 from workflow_engine.store.migrations import migrate
@@ -16,17 +23,43 @@ from workflow_engine.store.migrations import migrate
 
 @dataclass
 class Services:
-    """Everything a transport needs; close with `aclose()`."""
+    """Everything a transport needs; close with `aclose()`.
+
+    `temporal` is None when no Temporal client was given: definitions and reads work, while
+    starting or steering instances answers 503.
+    """
 
     settings: Settings
     database: Database
     definitions: DefinitionService
     health: HealthService
+    instances: InstanceService
+    tasks: TaskService
+    signals: SignalService
+    messages: MessageService
+    workflows: WorkflowGateway
     redis: Redis | None = None
+    temporal: Client | None = None
     _closed: bool = field(default=False, repr=False)
 
+    def engine_activities(self) -> list[Callable[..., Any]]:
+        """The engine's own activities (projection, definitions, signals) for a worker."""
+        from workflow_engine.engine.activities.definitions import DefinitionActivities
+        from workflow_engine.engine.activities.runtime import RuntimeActivities
+        from workflow_engine.engine.activities.signals import SignalActivities
+
+        runtime = RuntimeActivities(self.database)
+        signals = SignalActivities(signals=self.signals, messages=self.messages)
+        return [
+            runtime.apply_runtime_batch,
+            runtime.register_instance,
+            DefinitionActivities(self.database).resolve_definition,
+            signals.broadcast_signal,
+            signals.send_message,
+        ]
+
     async def aclose(self) -> None:
-        """Release connections (idempotent)."""
+        """Release connections (idempotent); the Temporal client belongs to the caller."""
         if self._closed:
             return
         self._closed = True
@@ -35,13 +68,22 @@ class Services:
         await self.database.dispose()
 
 
-async def build_services(settings: Settings, *, run_migrations: bool = False) -> Services:
+async def build_services(
+    settings: Settings,
+    *,
+    run_migrations: bool = False,
+    temporal_client: Client | None = None,
+    implemented_listeners: Collection[str] = (),
+) -> Services:
     """Connect to the configured database (and Redis) and assemble the services.
 
     Args:
         settings: The configuration.
         run_migrations: Upgrade the schema to the newest revision first (`wfe dev` does;
             production runs `wfe migrate` once instead).
+        temporal_client: A connected Temporal client; without one, instances cannot be
+            started or steered (503) but everything else works.
+        implemented_listeners: Listener classes some worker implements (passed to instances).
     """
     url = settings.effective_database_url
     if run_migrations:
@@ -63,12 +105,39 @@ async def build_services(settings: Settings, *, run_migrations: bool = False) ->
             await redis_client.ping()
 
         health.register("redis", redis_ready)
+    if temporal_client is not None:
+        client = temporal_client
+
+        async def temporal_ready() -> None:
+            if not await client.service_client.check_health():
+                raise ConnectionError("Temporal reports it is not serving")
+
+        health.register("temporal", temporal_ready)
     definitions = DefinitionService(
         database=database,
         cache=cache,
         max_definition_bytes=settings.max_definition_bytes,
         max_definition_elements=settings.max_definition_elements,
     )
+    workflows = WorkflowGateway(temporal_client, task_queue=settings.task_queue)
+    instances = InstanceService(
+        database=database,
+        definitions=definitions,
+        workflows=workflows,
+        implemented_listeners=implemented_listeners,
+    )
     return Services(
-        settings=settings, database=database, definitions=definitions, health=health, redis=redis
+        settings=settings,
+        database=database,
+        definitions=definitions,
+        health=health,
+        instances=instances,
+        tasks=TaskService(database=database, definitions=definitions, workflows=workflows),
+        signals=SignalService(database=database, workflows=workflows),
+        messages=MessageService(
+            database=database, workflows=workflows, definitions=definitions, instances=instances
+        ),
+        workflows=workflows,
+        redis=redis,
+        temporal=temporal_client,
     )

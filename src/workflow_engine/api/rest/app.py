@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from workflow_engine import __version__
-from workflow_engine.api.rest import definitions, health
+from workflow_engine.api.rest import definitions, health, instances, signals, tasks
 from workflow_engine.api.rest.errors import install_error_handlers
 from workflow_engine.services.container import Services
 
@@ -21,4 +21,7 @@ def create_app(services: Services) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(definitions.router)
+    app.include_router(instances.router)
+    app.include_router(tasks.router)
+    app.include_router(signals.router)
     return app

@@ -1,0 +1,429 @@
+"""Process instances: start, read, list, control, variables.
+
+Control is pause / resume / terminate / cancel / retry.
+
+Reads come from the database (the engine's projection); every change goes to the instance's
+workflow through Temporal, which reports back through runtime batches.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from workflow_engine.engine.contract import (
+    SIGNAL_CANCEL,
+    SIGNAL_PAUSE,
+    SIGNAL_RESUME,
+    SIGNAL_RETRY,
+    SIGNAL_SET_VARIABLES,
+    SIGNAL_TERMINATE,
+    ControlRequest,
+    RetryRequest,
+    SetVariablesRequest,
+    StartInstanceInput,
+    workflow_id,
+)
+from workflow_engine.model.types import ProcessModel
+from workflow_engine.services.definitions import DefinitionService
+from workflow_engine.services.errors import (
+    ConflictError,
+    InvalidArgumentError,
+    NotFoundError,
+)
+from workflow_engine.services.variables import (
+    check_variables,
+    raise_if_invalid,
+    require_variable_map,
+    with_defaults,
+)
+from workflow_engine.services.workflows import WorkflowGateway
+from workflow_engine.store.database import Database
+from workflow_engine.store.definitions import DefinitionRecord, DefinitionRepository
+from workflow_engine.store.instances import (
+    EventRecord,
+    InstanceFilters,
+    InstanceRecord,
+    InstanceRepository,
+)
+from workflow_engine.store.runtime import upsert_variables
+
+MAX_PAGE_SIZE = 500
+
+#: Event types that open and close an incident (written by the interpreter).
+INCIDENT_OPENED = "incident.created"
+INCIDENT_CLOSED = ("incident.resolved", "incident.retried")
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    """An open incident, as the event log tells it."""
+
+    node_id: str | None
+    execution_id: str | None
+    error_type: str | None
+    message: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceDetail:
+    """One instance with its variables and open incidents."""
+
+    instance: InstanceRecord
+    variables: dict[str, Any]
+    incidents: list[Incident] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class InstancePage:
+    """One page of an instance list."""
+
+    items: list[InstanceRecord]
+    next_page_token: str | None
+
+
+class InstanceService:
+    """Use cases of process instances.
+
+    Args:
+        database: The application database.
+        definitions: The definition service (resolution and the model cache).
+        workflows: The door to Temporal.
+        implemented_listeners: Listener classes some worker implements (passed to each
+            instance; others are recorded as skipped).
+    """
+
+    def __init__(
+        self,
+        *,
+        database: Database,
+        definitions: DefinitionService,
+        workflows: WorkflowGateway,
+        implemented_listeners: Collection[str] = (),
+    ) -> None:
+        self._db = database
+        self._definitions = definitions
+        self._workflows = workflows
+        self._listeners = sorted(set(implemented_listeners))
+
+    async def resolve_definition(
+        self,
+        *,
+        definition_key: str | None = None,
+        definition_id: int | None = None,
+        version: int | None = None,
+        tenant_id: str | None = None,
+    ) -> DefinitionRecord:
+        """The definition version a start addresses (by id, or key + optional version).
+
+        With no tenant, a key deployed in exactly one tenant is found in that tenant.
+
+        Raises:
+            InvalidArgumentError: neither or both of key and id; an ambiguous key.
+            NotFoundError: no such definition.
+        """
+        if (definition_key is None) == (definition_id is None):
+            raise InvalidArgumentError("give exactly one of definition_key and definition_id")
+        if definition_id is not None:
+            return await self._definitions.get(definition_id)
+        assert definition_key is not None
+        if tenant_id is not None:
+            return await self._definitions.get_by_key(
+                definition_key, version=version, tenant_id=tenant_id
+            )
+        if version is not None and version < 1:
+            raise InvalidArgumentError(f"version must be 1 or more, got {version}")
+        async with self._db.session() as session:
+            latest, _ = await DefinitionRepository(session).list(
+                key=definition_key, latest_only=True, page_size=100
+            )
+            tenants = sorted({r.tenant_id for r in latest})
+            if len(tenants) > 1:
+                raise InvalidArgumentError(
+                    f"definition key '{definition_key}' exists in tenants {tenants}: give tenant_id"
+                )
+            found = None
+            if tenants:
+                found = await DefinitionRepository(session).get_by_key(
+                    tenants[0], definition_key, version
+                )
+        if found is None:
+            which = f"version {version} of " if version is not None else ""
+            raise NotFoundError(f"{which}definition key '{definition_key}' does not exist")
+        return found
+
+    async def start(
+        self,
+        *,
+        definition_key: str | None = None,
+        definition_id: int | None = None,
+        version: int | None = None,
+        business_key: str | None = None,
+        variables: Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+        tenant_id: str | None = None,
+        start_node_id: str | None = None,
+    ) -> InstanceRecord:
+        """Start an instance of a deployed definition.
+
+        Raises:
+            InvalidArgumentError / NotFoundError: see `resolve_definition`.
+            ConflictError: the definition is suspended or not executable.
+            ValidationFailedError: variables miss a required one or have a wrong type; the
+                message and the detail path name the variable (`variables.email`).
+            UnavailableError: Temporal did not take the instance (nothing is left behind).
+        """
+        given = require_variable_map(variables)
+        definition = await self.resolve_definition(
+            definition_key=definition_key,
+            definition_id=definition_id,
+            version=version,
+            tenant_id=tenant_id,
+        )
+        if definition.suspended:
+            raise ConflictError(
+                f"definition '{definition.key}' version {definition.version} is suspended: "
+                "activate it to start instances"
+            )
+        model = await self._definitions.model(definition.id)
+        if not model.process.executable:
+            raise ConflictError(
+                f"definition '{definition.key}' is not executable (process.executable is false)"
+            )
+        if start_node_id is not None and start_node_id not in model.nodes:
+            raise InvalidArgumentError(f"start node '{start_node_id}' is not in the definition")
+        declarations = model.process.variables
+        raise_if_invalid(check_variables(declarations, given, require=True))
+        start_variables = with_defaults(declarations, given)
+        instance_id = str(uuid.uuid4())
+        async with self._db.session() as session:
+            record = await InstanceRepository(session).create(
+                instance_id=instance_id,
+                workflow_id=workflow_id(instance_id),
+                definition_id=definition.id,
+                definition_key=definition.key,
+                definition_version=definition.version,
+                tenant_id=definition.tenant_id,
+                business_key=business_key,
+                start_user_id=user_id,
+                name=model.process.name or definition.name or None,
+            )
+            # Visible at once; the workflow's first batch writes the same values again.
+            await upsert_variables(session, instance_id, start_variables)
+        document = json.loads(definition.model_json)
+        start = StartInstanceInput(
+            instance_id=instance_id,
+            definition_id=definition.id,
+            definition_key=definition.key,
+            definition_version=definition.version,
+            content_hash=definition.content_hash,
+            document=document,
+            variables=start_variables,
+            business_key=business_key,
+            initiator=user_id,
+            tenant_id=definition.tenant_id,
+            start_node_id=start_node_id,
+            implemented_listeners=list(self._listeners),
+        )
+        try:
+            await self._workflows.start(start)
+        except BaseException:
+            async with self._db.session() as session:
+                await InstanceRepository(session).delete(instance_id)
+            raise
+        return record
+
+    async def get(self, instance_id: str) -> InstanceDetail:
+        """An instance with its variables and open incidents.
+
+        Raises:
+            NotFoundError: no such instance.
+        """
+        async with self._db.session() as session:
+            repo = InstanceRepository(session)
+            record = await repo.get(instance_id)
+            if record is None:
+                raise NotFoundError(f"instance {instance_id} does not exist")
+            variables = await repo.variables(instance_id)
+            events = await repo.events(instance_id, types=(INCIDENT_OPENED, *INCIDENT_CLOSED))
+        return InstanceDetail(record, variables, open_incidents(events))
+
+    async def list(
+        self, filters: InstanceFilters, *, page_size: int = 50, page_token: str | None = None
+    ) -> InstancePage:
+        """A page of instances matching `filters`, oldest start first.
+
+        Raises:
+            InvalidArgumentError: a bad page size, status or page token.
+        """
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise InvalidArgumentError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
+        async with self._db.session() as session:
+            try:
+                items, token = await InstanceRepository(session).list(
+                    filters, page_size=page_size, page_token=page_token
+                )
+            except ValueError as exc:
+                raise InvalidArgumentError(str(exc)) from exc
+        return InstancePage(items, token)
+
+    async def model_of(self, record: InstanceRecord) -> ProcessModel | None:
+        """The model the instance runs (None when its definition was deleted)."""
+        if record.process_definition_id is None:
+            return None
+        return await self._definitions.model(record.process_definition_id)
+
+    async def _active(self, instance_id: str, action: str) -> InstanceRecord:
+        async with self._db.session() as session:
+            record = await InstanceRepository(session).get(instance_id)
+        if record is None:
+            raise NotFoundError(f"instance {instance_id} does not exist")
+        if record.ended:
+            raise ConflictError(
+                f"instance {instance_id} has ended ({record.status}): cannot {action}"
+            )
+        return record
+
+    async def pause(
+        self, instance_id: str, *, user_id: str | None = None, reason: str = ""
+    ) -> None:
+        """Pause: the instance starts no new step until resumed.
+
+        Raises:
+            NotFoundError: no such instance.
+            ConflictError: it has ended or is paused already.
+        """
+        record = await self._active(instance_id, "pause")
+        if record.status == "paused":
+            raise ConflictError(f"instance {instance_id} is paused already")
+        await self._workflows.signal(
+            instance_id, SIGNAL_PAUSE, ControlRequest(reason=reason, user_id=user_id)
+        )
+
+    async def resume(
+        self, instance_id: str, *, user_id: str | None = None, reason: str = ""
+    ) -> None:
+        """Resume a paused instance.
+
+        Raises:
+            NotFoundError: no such instance.
+            ConflictError: it is not paused.
+        """
+        record = await self._active(instance_id, "resume")
+        if record.status != "paused":
+            raise ConflictError(f"instance {instance_id} is not paused (status {record.status})")
+        await self._workflows.signal(
+            instance_id, SIGNAL_RESUME, ControlRequest(reason=reason, user_id=user_id)
+        )
+
+    async def terminate(
+        self, instance_id: str, *, reason: str = "", user_id: str | None = None
+    ) -> None:
+        """End an instance at once (status terminated, reason recorded).
+
+        Raises:
+            NotFoundError: no such instance.
+            ConflictError: it has ended.
+        """
+        await self._active(instance_id, "terminate")
+        await self._workflows.signal(
+            instance_id, SIGNAL_TERMINATE, ControlRequest(reason=reason, user_id=user_id)
+        )
+
+    async def cancel(
+        self, instance_id: str, *, reason: str = "", user_id: str | None = None
+    ) -> None:
+        """Run an instance down cleanly (status cancelled).
+
+        Raises:
+            NotFoundError: no such instance.
+            ConflictError: it has ended.
+        """
+        await self._active(instance_id, "cancel")
+        await self._workflows.signal(
+            instance_id, SIGNAL_CANCEL, ControlRequest(reason=reason, user_id=user_id)
+        )
+
+    async def retry(
+        self, instance_id: str, *, node_id: str | None = None, user_id: str | None = None
+    ) -> None:
+        """Retry the failed step(s) of an incident.
+
+        Raises:
+            NotFoundError: no such instance.
+            ConflictError: it has no incident.
+        """
+        record = await self._active(instance_id, "retry")
+        if record.status != "incident":
+            raise ConflictError(
+                f"instance {instance_id} has no incident to retry (status {record.status})"
+            )
+        await self._workflows.signal(
+            instance_id, SIGNAL_RETRY, RetryRequest(node_id=node_id, user_id=user_id)
+        )
+
+    async def variables(self, instance_id: str) -> dict[str, Any]:
+        """The instance's variables.
+
+        Raises:
+            NotFoundError: no such instance.
+        """
+        return (await self.get(instance_id)).variables
+
+    async def set_variables(
+        self, instance_id: str, variables: Mapping[str, Any], *, user_id: str | None = None
+    ) -> dict[str, Any]:
+        """Set variables of a running instance; returns all variables as they are then.
+
+        The values are written to the database at once and sent to the workflow, whose next
+        batch confirms them.
+
+        Raises:
+            NotFoundError: no such instance.
+            ConflictError: it has ended.
+            ValidationFailedError: a declared variable gets a value of the wrong type.
+        """
+        given = require_variable_map(variables)
+        if not given:
+            raise InvalidArgumentError("variables must name at least one variable")
+        record = await self._active(instance_id, "set variables")
+        model = await self.model_of(record)
+        if model is not None:
+            raise_if_invalid(check_variables(model.process.variables, given, require=False))
+        await self._workflows.signal(
+            instance_id, SIGNAL_SET_VARIABLES, SetVariablesRequest(given, user_id=user_id)
+        )
+        async with self._db.session() as session:
+            await upsert_variables(session, instance_id, given)
+            return await InstanceRepository(session).variables(instance_id)
+
+
+def open_incidents(events: list[EventRecord]) -> list[Incident]:
+    """Incidents opened and not yet closed, from the event log (ordered by sequence)."""
+    open_: dict[str, Incident] = {}
+    for event in events:
+        data = event.data if isinstance(event.data, Mapping) else {}
+        key = str(data.get("execution_id") or event.activity_id or "")
+        if event.event_type == INCIDENT_OPENED:
+            open_[key] = Incident(
+                node_id=event.activity_id,
+                execution_id=_opt_str(data.get("execution_id")),
+                error_type=_opt_str(data.get("error_type")),
+                message=str(data.get("message") or data.get("error") or ""),
+                created_at=event.timestamp,
+            )
+        elif event.event_type in INCIDENT_CLOSED:
+            if key in open_:
+                del open_[key]
+            elif not data.get("execution_id") and event.activity_id is None:
+                open_.clear()  # a retry of every open incident
+    return list(open_.values())
+
+
+def _opt_str(value: object) -> str | None:
+    return None if value is None else str(value)

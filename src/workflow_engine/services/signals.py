@@ -1,0 +1,253 @@
+"""BPMN signals (broadcast to every waiting instance) and messages (to exactly one).
+
+Receivers are found in the mirrored `event_subscription` table, never by scanning Temporal.
+A signal of scope `process_instance` is delivered by the throwing instance to itself; what
+reaches this service is the global broadcast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from workflow_engine.engine.contract import (
+    SIGNAL_BPMN_MESSAGE,
+    SIGNAL_BPMN_SIGNAL,
+    MessageDelivery,
+    SignalDelivery,
+)
+from workflow_engine.model.types import EventKind, NodeType, ProcessModel
+from workflow_engine.services.definitions import DefinitionService
+from workflow_engine.services.errors import ConflictError, InvalidArgumentError, NotFoundError
+from workflow_engine.services.instances import InstanceService
+from workflow_engine.services.variables import require_variable_map
+from workflow_engine.services.workflows import WorkflowGateway, WorkflowGoneError
+from workflow_engine.store.database import Database
+from workflow_engine.store.definitions import DefinitionRepository
+from workflow_engine.store.subscriptions import Subscription, SubscriptionRepository
+
+#: Signals sent concurrently during one broadcast.
+_FAN_OUT = 32
+
+
+def _name(name: object, what: str) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidArgumentError(f"name is required: the {what} to send")
+    return name.strip()
+
+
+def _one_per_instance(subscriptions: list[Subscription]) -> list[Subscription]:
+    # An instance waiting twice on one name gets one delivery; it wakes every wait itself.
+    seen: dict[str, Subscription] = {}
+    for sub in subscriptions:
+        seen.setdefault(sub.process_instance_id, sub)
+    return list(seen.values())
+
+
+class SignalService:
+    """Broadcasts BPMN signals.
+
+    Args:
+        database: The application database.
+        workflows: The door to Temporal.
+    """
+
+    def __init__(self, *, database: Database, workflows: WorkflowGateway) -> None:
+        self._db = database
+        self._workflows = workflows
+
+    async def broadcast(
+        self,
+        name: str,
+        *,
+        variables: Mapping[str, Any] | None = None,
+        tenant_id: str | None = None,
+    ) -> int:
+        """Deliver signal `name` to every instance waiting on it; return how many got it.
+
+        Instances that ended meanwhile are skipped (not counted).
+        """
+        signal_name = _name(name, "signal")
+        payload_vars = require_variable_map(variables)
+        async with self._db.session() as session:
+            waits = await SubscriptionRepository(session).find(
+                "signal", signal_name, tenant_id=tenant_id
+            )
+        receivers = _one_per_instance(waits)
+        delivery_id = str(uuid.uuid4())
+        gate = asyncio.Semaphore(_FAN_OUT)
+
+        async def deliver(sub: Subscription) -> bool:
+            async with gate:
+                try:
+                    await self._workflows.signal(
+                        sub.process_instance_id,
+                        SIGNAL_BPMN_SIGNAL,
+                        SignalDelivery(
+                            name=signal_name, variables=payload_vars, delivery_id=delivery_id
+                        ),
+                    )
+                except WorkflowGoneError:
+                    return False
+                return True
+
+        results = await asyncio.gather(*(deliver(s) for s in receivers))
+        return sum(results)
+
+
+@dataclass(frozen=True, slots=True)
+class Correlation:
+    """Where a message went: the instance, and whether the message started it."""
+
+    instance_id: str
+    started: bool
+
+
+class MessageService:
+    """Correlates BPMN messages to one waiting instance, or starts one.
+
+    Args:
+        database: The application database.
+        workflows: The door to Temporal.
+        definitions: To find message start events.
+        instances: To start an instance at a message start event.
+    """
+
+    def __init__(
+        self,
+        *,
+        database: Database,
+        workflows: WorkflowGateway,
+        definitions: DefinitionService,
+        instances: InstanceService,
+    ) -> None:
+        self._db = database
+        self._workflows = workflows
+        self._definitions = definitions
+        self._instances = instances
+
+    async def correlate(
+        self,
+        name: str,
+        *,
+        correlation_key: str | None = None,
+        business_key: str | None = None,
+        variables: Mapping[str, Any] | None = None,
+        tenant_id: str | None = None,
+        user_id: str | None = None,
+    ) -> Correlation:
+        """Deliver message `name` to the one instance waiting for it.
+
+        The receiver is the instance with a wait on `name` whose correlation key equals
+        `correlation_key`, and/or whose business key equals `business_key`. When none waits,
+        a deployed latest definition with a message start event for `name` starts a new
+        instance (with `business_key`).
+
+        Raises:
+            NotFoundError: nobody waits and no definition starts on this message.
+            ConflictError: several instances wait (or several definitions start on it).
+        """
+        message_name = _name(name, "message")
+        payload_vars = require_variable_map(variables)
+        async with self._db.session() as session:
+            waits = await SubscriptionRepository(session).find(
+                "message",
+                message_name,
+                correlation_key=correlation_key,
+                business_key=business_key,
+                tenant_id=tenant_id,
+            )
+        receivers = _one_per_instance(waits)
+        if len(receivers) > 1:
+            ids = ", ".join(s.process_instance_id for s in receivers[:5])
+            raise ConflictError(
+                f"message '{message_name}' matches {len(receivers)} waiting instances ({ids}); "
+                "give a correlation_key or business_key that selects one"
+            )
+        if receivers:
+            target = receivers[0]
+            try:
+                await self._workflows.signal(
+                    target.process_instance_id,
+                    SIGNAL_BPMN_MESSAGE,
+                    MessageDelivery(
+                        name=message_name,
+                        correlation_key=correlation_key,
+                        variables=payload_vars,
+                        delivery_id=str(uuid.uuid4()),
+                    ),
+                )
+            except WorkflowGoneError as exc:
+                raise NotFoundError(
+                    f"instance {target.process_instance_id} waiting for message "
+                    f"'{message_name}' ended before the message arrived"
+                ) from exc
+            return Correlation(target.process_instance_id, started=False)
+        return await self._start_by_message(
+            message_name,
+            business_key=business_key,
+            variables=payload_vars,
+            tenant_id=tenant_id,
+            user_id=user_id,
+        )
+
+    async def _start_by_message(
+        self,
+        name: str,
+        *,
+        business_key: str | None,
+        variables: dict[str, Any],
+        tenant_id: str | None,
+        user_id: str | None,
+    ) -> Correlation:
+        starters: list[tuple[int, str]] = []
+        token: str | None = None
+        while True:
+            async with self._db.session() as session:
+                page, token = await DefinitionRepository(session).list(
+                    tenant_id=tenant_id,
+                    latest_only=True,
+                    suspended=False,
+                    page_size=200,
+                    page_token=token,
+                )
+            for record in page:
+                model = await self._definitions.model(record.id)
+                starters.extend((record.id, node_id) for node_id in message_starts(model, name))
+            if token is None:
+                break
+        if not starters:
+            raise NotFoundError(
+                f"no instance waits for message '{name}' and no deployed definition starts on it"
+            )
+        if len({d for d, _ in starters}) > 1:
+            raise ConflictError(
+                f"message '{name}' starts {len(starters)} definitions: it must start only one"
+            )
+        definition_id, node_id = starters[0]
+        started = await self._instances.start(
+            definition_id=definition_id,
+            business_key=business_key,
+            variables=variables,
+            user_id=user_id,
+            start_node_id=node_id,
+        )
+        return Correlation(started.id, started=True)
+
+
+def message_starts(model: ProcessModel, name: str) -> list[str]:
+    """Top-level message start events of `model` for message `name` (by id or by name)."""
+    refs = {name}
+    refs.update(m.id for m in model.message_definitions.values() if m.name == name)
+    found: list[str] = []
+    for node in model.nodes.values():
+        if node.type is not NodeType.START_EVENT or node.scope is not None:
+            continue
+        if node.event_kind is not EventKind.MESSAGE:
+            continue
+        if str(node.config.get("message_ref", "")) in refs:
+            found.append(node.id)
+    return found
