@@ -96,6 +96,51 @@ def serve() -> None:
 
 
 @app.command()
+def worker(
+    task_queue: Annotated[
+        str | None, typer.Option(help="Task queue to poll (default: the task_queue setting).")
+    ] = None,
+    activity_module: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--activity-module",
+            "-m",
+            help="User activity module (dotted name or .py path); repeatable; adds to "
+            "settings.activity_modules.",
+        ),
+    ] = None,
+) -> None:
+    """Run a Temporal worker: process instances plus built-in, engine and user activities."""
+    from workflow_engine.engine.activities.registry import ActivityLoadError
+    from workflow_engine.engine.worker import WorkerSetupError, run_worker
+
+    settings = _settings(task_queue=task_queue)
+    if activity_module:
+        settings = settings.model_copy(
+            update={"activity_modules": [*settings.activity_modules, *activity_module]}
+        )
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_worker(settings, stop=stop)
+
+    try:
+        asyncio.run(main())
+    except (ActivityLoadError, WorkerSetupError) as exc:
+        _err.print(f"[red]cannot start the worker:[/red] {exc}")
+        raise typer.Exit(1) from None
+    except RuntimeError as exc:
+        # temporalio reports an unreachable server as a RuntimeError from its core.
+        _err.print(
+            f"[red]worker failed:[/red] {exc} (Temporal at {settings.effective_temporal_address})"
+        )
+        raise typer.Exit(1) from None
+
+
+@app.command()
 def migrate() -> None:
     """Upgrade the configured database schema to the newest revision."""
     from workflow_engine.store.migrations import migrate as run_migrations

@@ -1,0 +1,309 @@
+"""The Temporal worker: runs `ProcessInstanceWorkflow` and the activities it calls by name.
+
+`build_worker` assembles a `temporalio.worker.Worker` (sandbox passthrough for the pure
+packages the interpreter uses); `run_worker` is the whole `wfe worker` process: connect,
+build the services the engine's activities need, collect built-in / engine / user activities,
+run until `stop` is set, then shut down gracefully (running activities get
+`worker_graceful_shutdown_seconds` to finish).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
+from contextlib import AsyncExitStack
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import structlog
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from workflow_engine.config import Settings
+from workflow_engine.engine.activities.builtin import builtin_activities
+from workflow_engine.engine.activities.http import HttpActivities
+from workflow_engine.engine.activities.registry import (
+    RESERVED_PREFIX,
+    ActivityContext,
+    ActivityRegistry,
+    build_engine_activities,
+    declared_activity_names,
+)
+
+__all__ = [
+    "PASSTHROUGH_MODULES",
+    "WorkerSetupError",
+    "build_activity_registry",
+    "build_worker",
+    "engine_workflows",
+    "implemented_listener_names",
+    "run_worker",
+    "sandbox_runner",
+]
+
+_log = structlog.get_logger(__name__)
+
+#: Modules the workflow sandbox takes from the host instead of re-importing them per run:
+#: pure, deterministic code (model, expressions, interpreter helpers, contract dataclasses) and
+#: the libraries under cel-python. Re-importing cel-python's grammar per workflow run would
+#: cost seconds; passing it through is safe because none of it performs I/O or keeps state
+#: that workflow code could observe.
+PASSTHROUGH_MODULES = (
+    "workflow_engine.model",
+    "workflow_engine.expressions",
+    "workflow_engine.engine.contract",
+    "workflow_engine.engine.interpreter",
+    "celpy",
+    "lark",
+    "re2",
+    "dateutil",
+    "pendulum",
+)
+
+
+class WorkerSetupError(RuntimeError):
+    """The worker cannot be assembled (message says what is missing)."""
+
+
+def sandbox_runner(extra_passthrough: Sequence[str] = ()) -> SandboxedWorkflowRunner:
+    """The default sandbox with :data:`PASSTHROUGH_MODULES` (and `extra_passthrough`)."""
+    restrictions = SandboxRestrictions.default.with_passthrough_modules(
+        *PASSTHROUGH_MODULES, *extra_passthrough
+    )
+    return SandboxedWorkflowRunner(restrictions=restrictions)
+
+
+def engine_workflows() -> list[type]:
+    """The engine's workflow classes (imported on demand: the worker module stays light).
+
+    Raises:
+        WorkerSetupError: the interpreter workflow cannot be imported.
+    """
+    try:
+        from workflow_engine.engine.workflow import ProcessInstanceWorkflow
+    except ImportError as exc:
+        raise WorkerSetupError(f"the interpreter workflow cannot be imported: {exc}") from exc
+    return [ProcessInstanceWorkflow]
+
+
+def build_worker(
+    client: Client,
+    *,
+    task_queue: str,
+    activities: Sequence[Callable[..., Any]],
+    workflows: Sequence[type] | None = None,
+    max_concurrent_activities: int = 100,
+    max_concurrent_workflow_tasks: int = 100,
+    graceful_shutdown_timeout: timedelta = timedelta(seconds=10),
+    activity_executor: Executor | None = None,
+    extra_passthrough: Sequence[str] = (),
+    identity: str | None = None,
+) -> Worker:
+    """Assemble a worker for the engine's task queue.
+
+    Args:
+        client: A connected Temporal client.
+        task_queue: The queue to poll (`Settings.task_queue`, or a service task's own queue).
+        activities: Activity callables (see `ActivityRegistry.activities()`).
+        workflows: Workflow classes; None means the engine's (`ProcessInstanceWorkflow`).
+        max_concurrent_activities: Activities run at the same time.
+        max_concurrent_workflow_tasks: Workflow tasks processed at the same time.
+        graceful_shutdown_timeout: How long running activities may finish on shutdown.
+        activity_executor: Runs non-async activities; required when there are any.
+        extra_passthrough: More modules the sandbox passes through (e.g. a test's own).
+        identity: Worker identity shown in Temporal (default: Temporal's `pid@host`).
+
+    Raises:
+        WorkerSetupError: nothing to run, or synchronous activities without an executor.
+    """
+    chosen = list(engine_workflows() if workflows is None else workflows)
+    if not chosen and not activities:
+        raise WorkerSetupError(f"task queue {task_queue!r}: no workflows and no activities")
+    sync = [fn for fn in activities if not inspect.iscoroutinefunction(fn)]
+    if sync and activity_executor is None:
+        names = ", ".join(getattr(fn, "__qualname__", repr(fn)) for fn in sync)
+        raise WorkerSetupError(
+            f"synchronous activities ({names}) need an activity_executor (a thread pool)"
+        )
+    options: dict[str, Any] = {}
+    if identity is not None:
+        options["identity"] = identity
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=chosen,
+        activities=list(activities),
+        activity_executor=activity_executor,
+        workflow_runner=sandbox_runner(extra_passthrough),
+        max_concurrent_activities=max_concurrent_activities,
+        max_concurrent_workflow_tasks=max_concurrent_workflow_tasks,
+        graceful_shutdown_timeout=graceful_shutdown_timeout,
+        **options,
+    )
+
+
+def build_activity_registry(
+    *,
+    http: HttpActivities,
+    context: ActivityContext,
+    activity_modules: Sequence[str] = (),
+    engine: Sequence[Callable[..., Any]] | None = None,
+) -> ActivityRegistry:
+    """Built-ins + the engine's activities + the user modules' activities, checked for clashes.
+
+    Args:
+        http: The HTTP connector's holder (shared client).
+        context: What hooks and activity classes may ask for (settings, database, …).
+        activity_modules: User modules (dotted names or `.py` paths).
+        engine: The engine's own activities; None builds them from the engine modules.
+
+    Raises:
+        ActivityLoadError: a module cannot be loaded or names clash.
+    """
+    registry = ActivityRegistry()
+    registry.extend(builtin_activities(http=http), origin="builtin", reserved_ok=True)
+    if engine is None:
+        built = build_engine_activities(context)
+        if built.missing_names:
+            _log.warning(
+                "engine_activities_missing",
+                names=sorted(built.missing_names),
+                modules=built.missing_modules,
+            )
+        engine = built.activities
+    registry.extend(engine, origin="engine", reserved_ok=True)
+    registry.load_modules(list(activity_modules), context=context)
+    return registry
+
+
+def implemented_listener_names(
+    settings: Settings, *, activity_modules: Sequence[str] | None = None
+) -> list[str]:
+    """Listener classes implemented somewhere: user activities plus `listener_classes`.
+
+    For `StartInstanceInput.implemented_listeners`; found without running anything.
+
+    Raises:
+        ActivityLoadError: an activity module cannot be imported.
+    """
+    modules = settings.activity_modules if activity_modules is None else activity_modules
+    names = {n for n in declared_activity_names(list(modules)) if not n.startswith(RESERVED_PREFIX)}
+    return sorted(names | set(settings.listener_classes))
+
+
+def _engine_activities(services: Any) -> list[Callable[..., Any]] | None:
+    # The service container knows how to build the engine's activities when it offers
+    # `engine_activities()`; otherwise the engine modules are collected by convention.
+    provider = getattr(services, "engine_activities", None)
+    return list(provider()) if callable(provider) else None
+
+
+async def run_worker(
+    settings: Settings,
+    *,
+    stop: asyncio.Event,
+    client: Client | None = None,
+    services: Any = None,
+    activity_modules: Sequence[str] | None = None,
+    workflows: Sequence[type] | None = None,
+    started: asyncio.Event | None = None,
+) -> None:
+    """Run a worker until `stop` is set, then shut it down gracefully.
+
+    Args:
+        settings: The configuration (address, namespace, queue, limits, activity modules).
+        stop: Set it to stop the worker.
+        client: A connected client; None connects to `settings.effective_temporal_address`.
+        services: The service container (`build_services`); None builds one (and closes it).
+        activity_modules: User activity modules; None means `settings.activity_modules`.
+        workflows: Workflow classes; None means the engine's.
+        started: Set once the worker polls its task queue.
+
+    Raises:
+        ActivityLoadError: an activity module cannot be loaded.
+        WorkerSetupError: the worker cannot be assembled.
+    """
+    modules = list(settings.activity_modules if activity_modules is None else activity_modules)
+    # A wrong module name is a configuration error: report it before connecting anywhere.
+    listeners = implemented_listener_names(settings, activity_modules=modules)
+    async with AsyncExitStack() as stack:
+        if client is None:
+            client = await Client.connect(
+                settings.effective_temporal_address, namespace=settings.temporal_namespace
+            )
+        if services is None:
+            from workflow_engine.services.container import build_services
+
+            services = await build_services(
+                settings,
+                temporal_client=client,
+                implemented_listeners=listeners,
+            )
+            stack.push_async_callback(services.aclose)
+        http = HttpActivities()
+        stack.push_async_callback(http.aclose)
+        context = ActivityContext(
+            settings=settings,
+            database=getattr(services, "database", None),
+            services=services,
+            client=client,
+        )
+        registry = build_activity_registry(
+            http=http,
+            context=context,
+            activity_modules=modules,
+            engine=_engine_activities(services),
+        )
+        executor = ThreadPoolExecutor(
+            max_workers=settings.worker_max_concurrent_activities,
+            thread_name_prefix="wfe-activity",
+        )
+        stack.callback(executor.shutdown, wait=False, cancel_futures=True)
+        worker = build_worker(
+            client,
+            task_queue=settings.task_queue,
+            activities=registry.activities(),
+            workflows=workflows,
+            max_concurrent_activities=settings.worker_max_concurrent_activities,
+            max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
+            graceful_shutdown_timeout=timedelta(seconds=settings.worker_graceful_shutdown_seconds),
+            activity_executor=executor,
+        )
+        _log.info(
+            "worker_starting",
+            task_queue=settings.task_queue,
+            activities=registry.names(),
+            modules=[_short(m) for m in modules],
+        )
+        await _run_until(worker, stop=stop, started=started)
+    _log.info("worker_stopped", task_queue=settings.task_queue)
+
+
+async def _run_until(worker: Worker, *, stop: asyncio.Event, started: asyncio.Event | None) -> None:
+    """Run `worker` until `stop` is set (then shut down gracefully) or until it fails."""
+    running = asyncio.create_task(worker.run(), name="wfe-worker")
+    stopping = asyncio.create_task(stop.wait(), name="wfe-worker-stop")
+    if started is not None:
+        started.set()
+    try:
+        done, _ = await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        stopping.cancel()
+        await worker.shutdown()
+        raise
+    if running in done:
+        # The worker ended on its own: that is a failure (lost server, fatal poll error).
+        stopping.cancel()
+        running.result()
+        raise WorkerSetupError(f"worker of task queue {worker.task_queue!r} stopped unexpectedly")
+    _log.info("worker_stopping", task_queue=worker.task_queue)
+    await worker.shutdown()
+    await running
+
+
+def _short(module: str) -> str:
+    return Path(module).name if module.endswith(".py") else module
