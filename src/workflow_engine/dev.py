@@ -20,6 +20,7 @@ from temporalio.client import Client
 
 from workflow_engine.config import Settings
 from workflow_engine.engine.devserver import TemporalDevServer
+from workflow_engine.engine.worker import implemented_listener_names, run_worker
 from workflow_engine.server import serve_api
 from workflow_engine.services.container import Services, build_services
 from workflow_engine.services.definition_source import format_from_filename
@@ -110,15 +111,36 @@ async def run_dev(settings: Settings, *, stop_event: asyncio.Event | None = None
         stack.push_async_callback(temporal.stop)
         client = await Client.connect(temporal.address, namespace=settings.temporal_namespace)
 
-        services = await build_services(settings, run_migrations=True)
+        examples = settings.examples_dir or default_examples_dir()
+        modules = dev_activity_modules(settings, examples)
+        services = await build_services(
+            settings,
+            run_migrations=True,
+            temporal_client=client,
+            implemented_listeners=implemented_listener_names(settings, activity_modules=modules),
+        )
         stack.push_async_callback(services.aclose)
+        worker_stop = asyncio.Event()
+        worker = asyncio.create_task(
+            run_worker(
+                settings,
+                stop=worker_stop,
+                client=client,
+                services=services,
+                activity_modules=modules,
+            ),
+            name="wfe-dev-worker",
+        )
+        # A worker that dies takes the dev stack down with it rather than leaving a server
+        # that accepts instances nobody runs.
+        worker.add_done_callback(lambda _: stop.set())
+        stack.push_async_callback(_stop_worker, worker, worker_stop)
 
         async def temporal_ready() -> None:
             await client.workflow_service.get_system_info(GetSystemInfoRequest())
 
         services.health.register("temporal", temporal_ready)
 
-        examples = settings.examples_dir or default_examples_dir()
         example_lines = await deploy_examples(services, examples) if examples else []
         await serve_api(
             services,
@@ -128,6 +150,30 @@ async def run_dev(settings: Settings, *, stop_event: asyncio.Event | None = None
         _log.info("dev_stopping")
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.remove_signal_handler(sig)
+
+
+def dev_activity_modules(settings: Settings, examples: Path | None) -> list[str]:
+    """`settings.activity_modules`, plus `<examples>/activities.py` when examples are deployed.
+
+    The examples file is loaded by path, so `examples/` needs no `__init__.py` and no place on
+    `sys.path`; it is not added twice when the settings already name it.
+    """
+    modules = list(settings.activity_modules)
+    if examples is None or not (examples / "activities.py").is_file():
+        return modules
+    example_file = (examples / "activities.py").resolve()
+    named = {Path(m).resolve() for m in modules if m.endswith(".py")}
+    if example_file not in named:
+        modules.append(str(example_file))
+    return modules
+
+
+async def _stop_worker(worker: asyncio.Task[None], worker_stop: asyncio.Event) -> None:
+    worker_stop.set()
+    try:
+        await worker
+    except Exception:
+        _log.exception("dev_worker_failed")
 
 
 def _print_banner(settings: Settings, temporal: str, ui_port: int, examples: list[str]) -> None:

@@ -249,3 +249,15 @@ def test_cli_worker_runs_the_engine_workflow_and_stops_on_sigterm(
             process.wait()
     assert process.returncode == 0, "".join(output)
     assert "worker_stopped" in "".join(output)
+
+
+def test_dev_serves_the_examples_activities_once(tmp_path: Path) -> None:
+    from workflow_engine.dev import dev_activity_modules
+
+    examples = ROOT / "examples"
+    plain = _settings(tmp_path)
+    assert dev_activity_modules(plain, examples) == [EXAMPLES]
+    assert dev_activity_modules(plain, None) == []
+    assert dev_activity_modules(plain, tmp_path) == []  # no activities.py there
+    named = _settings(tmp_path, activity_modules=["mypkg.acts", EXAMPLES])
+    assert dev_activity_modules(named, examples) == ["mypkg.acts", EXAMPLES]
