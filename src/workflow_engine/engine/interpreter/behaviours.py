@@ -1,0 +1,101 @@
+"""Dispatch: which behaviour runs a node, and the common path of every activity."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from workflow_engine.engine.interpreter import (
+    boundary,
+    events,
+    gateways,
+    multi_instance,
+    subprocess,
+    tasks,
+)
+from workflow_engine.engine.interpreter.events import arm_event_subprocesses
+from workflow_engine.engine.interpreter.state import IncidentError, Next, Token
+from workflow_engine.model.types import FlowNode, NodeType
+
+if TYPE_CHECKING:
+    from workflow_engine.engine.interpreter.runtime import Runtime
+
+__all__ = ["arm_event_subprocesses", "dispatch"]
+
+_Step = Callable[["Runtime", Token, FlowNode], Awaitable[list[Next]]]
+_Work = Callable[["Runtime", Token, FlowNode], Awaitable[None]]
+
+_STEPS: dict[NodeType, _Step] = {
+    NodeType.START_EVENT: events.start_event,
+    NodeType.END_EVENT: events.end_event,
+    NodeType.INTERMEDIATE_CATCH_EVENT: events.intermediate_catch,
+    NodeType.INTERMEDIATE_THROW_EVENT: events.intermediate_throw,
+    NodeType.BOUNDARY_EVENT: events.boundary_event,
+    NodeType.EXCLUSIVE_GATEWAY: gateways.exclusive,
+    NodeType.PARALLEL_GATEWAY: gateways.parallel,
+    NodeType.INCLUSIVE_GATEWAY: gateways.inclusive,
+    NodeType.EVENT_BASED_GATEWAY: gateways.event_based,
+}
+
+_WORK: dict[NodeType, _Work] = {
+    NodeType.SERVICE_TASK: tasks.service_task,
+    NodeType.SEND_TASK: tasks.send_task,
+    NodeType.SCRIPT_TASK: tasks.script_task,
+    NodeType.USER_TASK: tasks.user_task,
+    NodeType.RECEIVE_TASK: tasks.receive_task,
+    NodeType.BUSINESS_RULE_TASK: tasks.business_rule_task,
+    NodeType.MANUAL_TASK: tasks.manual_task,
+    NodeType.TASK: tasks.manual_task,
+    NodeType.SUB_PROCESS: subprocess.embedded,
+    NodeType.CALL_ACTIVITY: subprocess.call_activity,
+}
+
+
+def _is_event_subprocess(rt: Runtime, node: FlowNode) -> bool:
+    spec = rt.model.scopes.get(node.id)
+    return node.type is NodeType.SUB_PROCESS and spec is not None and spec.triggered_by_event
+
+
+async def dispatch(rt: Runtime, token: Token, node: FlowNode) -> list[Next]:
+    """Run `node` for `token`; the flows to follow."""
+    if node.type is NodeType.SUB_PROCESS and _is_event_subprocess(rt, node):
+        return await subprocess.event_subprocess(rt, token, node)
+    step = _STEPS.get(node.type)
+    if step is not None:
+        return await step(rt, token, node)
+    if node.type in _WORK:
+        return await run_activity(rt, token, node)
+    raise IncidentError(
+        f"node '{node.id}' of type {node.type.value} cannot run", error_type="Unsupported"
+    )
+
+
+async def run_single(rt: Runtime, token: Token, node: FlowNode) -> None:
+    """One execution of an activity's work, retried through incidents."""
+    work = _WORK[node.type]
+    await rt.guarded(token, node, lambda: work(rt, token, node))
+
+
+async def run_body(rt: Runtime, token: Token, node: FlowNode) -> None:
+    """The activity's work: multi-instance or single."""
+    if node.multi_instance is not None:
+        await multi_instance.run(rt, token, node, lambda t: run_single(rt, t, node))
+    else:
+        await run_single(rt, token, node)
+
+
+async def run_activity(rt: Runtime, token: Token, node: FlowNode) -> list[Next]:
+    """Start / end records and listeners around the body and its boundary events."""
+    rt.record("activity.started", node=node)
+    await rt.run_listeners(node.listeners, "start", node=node, scope=token.scope)
+    if rt.model.boundary_events(node.id):
+        taken = await boundary.run_with_boundaries(
+            rt, token, node, lambda: run_body(rt, token, node)
+        )
+        if taken is not None:
+            return taken
+    else:
+        await run_body(rt, token, node)
+    rt.record("activity.completed", node=node)
+    await rt.run_listeners(node.listeners, "end", node=node, scope=token.scope)
+    return rt.leave(token, node)

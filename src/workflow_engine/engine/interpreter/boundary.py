@@ -1,0 +1,105 @@
+"""Boundary events: an activity's body races its boundary events.
+
+Timer / message / signal boundaries are watched while the body runs; error boundaries catch
+BPMN errors leaving the body.
+
+Interrupting: the body is cancelled (its activity cancelled, its user task closed as cancelled)
+and the token continues at the boundary event. Non-interrupting: a new token starts at the
+boundary event, the body keeps running and the boundary is armed again (a cycle timer fires
+per its repetitions).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+from typing import TYPE_CHECKING, Any
+
+from temporalio import workflow
+
+from workflow_engine.engine.interpreter import waits
+from workflow_engine.engine.interpreter.events import merge_delivery
+from workflow_engine.engine.interpreter.state import Next, ThrownBpmnError, Token
+from workflow_engine.model.types import EventKind, FlowNode
+
+if TYPE_CHECKING:
+    from workflow_engine.engine.interpreter.runtime import Runtime
+
+
+async def _watch(
+    rt: Runtime, token: Token, boundary: FlowNode, index: int, armed_at: datetime.datetime
+) -> dict[str, Any] | None:
+    if boundary.event_kind is EventKind.TIMER:
+        fired = await waits.wait_timer(rt, token, boundary, index=index, armed_at=armed_at)
+        return {} if fired else None
+    return await waits.wait_trigger(rt, token, boundary)
+
+
+async def run_with_boundaries(
+    rt: Runtime,
+    token: Token,
+    node: FlowNode,
+    body_factory: Any,
+) -> list[Next] | None:
+    """Run the activity body under its boundary events.
+
+    Returns:
+        None when the body completed normally; the boundary event to continue at when an
+        interrupting boundary (or an error boundary) took over.
+    """
+    boundaries = rt.model.boundary_events(node.id)
+    error_catchers = {b.id for b in boundaries if b.event_kind is EventKind.ERROR}
+    watched = [b for b in boundaries if b.event_kind is not EventKind.ERROR]
+    body: asyncio.Task[None] = rt.create_task(body_factory())
+    watchers: dict[asyncio.Task[dict[str, Any] | None], tuple[FlowNode, int]] = {}
+    armed_at = workflow.now()
+
+    def arm(boundary: FlowNode, index: int) -> None:
+        watchers[rt.create_task(_watch(rt, token, boundary, index, armed_at))] = (boundary, index)
+
+    for boundary in watched:
+        arm(boundary, 0)
+    try:
+        while True:
+            await workflow.wait([body, *watchers], return_when=asyncio.FIRST_COMPLETED)
+            if body.done():
+                try:
+                    body.result()
+                except ThrownBpmnError as exc:
+                    if exc.catcher not in error_catchers:
+                        raise
+                    catcher = rt.model.node(exc.catcher)
+                    rt.record(
+                        "boundary.triggered",
+                        node=catcher,
+                        data={"attached_to": node.id, "interrupting": True, "error_code": exc.code},
+                    )
+                    rt.record("activity.interrupted", node=node, data={"boundary": catcher.id})
+                    rt.set_variables(token.scope, exc.variables, node=catcher, source="error")
+                    return [(catcher.id, None)]
+                return None
+            for task in list(watchers):
+                if not task.done():
+                    continue
+                boundary, index = watchers.pop(task)
+                fired = task.result()
+                if fired is None:
+                    continue
+                interrupting = boundary.cancel_activity
+                rt.record(
+                    "boundary.triggered",
+                    node=boundary,
+                    data={"attached_to": node.id, "interrupting": interrupting},
+                )
+                merge_delivery(rt, token, boundary, fired)
+                if interrupting:
+                    body.cancel()
+                    await workflow.wait([body])
+                    rt.record("activity.interrupted", node=node, data={"boundary": boundary.id})
+                    return [(boundary.id, None)]
+                rt.spawn(token.scope, boundary.id)
+                arm(boundary, index + 1 if boundary.event_kind is EventKind.TIMER else 0)
+    finally:
+        for task in [body, *watchers]:
+            if not task.done():
+                task.cancel()

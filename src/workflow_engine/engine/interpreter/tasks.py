@@ -1,0 +1,298 @@
+"""Tasks: service, send, script, user, receive, business rule, manual.
+
+Service / send tasks call activities by name, script tasks evaluate CEL, user tasks wait for
+the `complete_task` update, business rule tasks evaluate a decision table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+from typing import TYPE_CHECKING, Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import TimeoutError as TemporalTimeout
+
+from workflow_engine.engine.contract import TaskRecord
+from workflow_engine.engine.interpreter import waits
+from workflow_engine.engine.interpreter.catchers import known_error_types
+from workflow_engine.engine.interpreter.decisions import run_decision_table
+from workflow_engine.engine.interpreter.events import merge_delivery, throw, throw_error
+from workflow_engine.engine.interpreter.state import IncidentError, OpenTask, Token, iso
+from workflow_engine.expressions import (
+    apply_input_mapping,
+    apply_output_mapping,
+    evaluate,
+    looks_like_expression,
+)
+from workflow_engine.expressions.timers import parse_date, parse_duration
+from workflow_engine.model.types import FlowNode
+
+if TYPE_CHECKING:
+    from workflow_engine.engine.interpreter.runtime import Runtime
+
+#: `config.implementation` -> built-in activity name.
+BUILTIN_ACTIVITIES = {"http": "wfe.http", "script": "wfe.script", "noop": "wfe.noop"}
+DEFAULT_ACTIVITY_TIMEOUT = datetime.timedelta(minutes=5)
+DEFAULT_MAX_ATTEMPTS = 3
+
+
+def retry_policy(rt: Runtime, node: FlowNode) -> RetryPolicy:
+    """`config.retry_policy` as Temporal's; BPMN error types never retry."""
+    spec = node.retry_policy
+    non_retryable = set(known_error_types(rt.model))
+    policy = RetryPolicy(maximum_attempts=DEFAULT_MAX_ATTEMPTS)
+    if spec is not None:
+        non_retryable.update(spec.non_retryable_error_types)
+        policy = RetryPolicy(
+            maximum_attempts=spec.max_attempts
+            if spec.max_attempts is not None
+            else DEFAULT_MAX_ATTEMPTS,
+            initial_interval=(
+                parse_duration(spec.initial_interval)
+                if spec.initial_interval
+                else datetime.timedelta(seconds=1)
+            ),
+            backoff_coefficient=spec.backoff_coefficient or 2.0,
+            maximum_interval=parse_duration(spec.maximum_interval)
+            if spec.maximum_interval
+            else None,
+        )
+    policy.non_retryable_error_types = sorted(non_retryable)
+    return policy
+
+
+def activity_timeout(node: FlowNode) -> datetime.timedelta:
+    """`config.timeout` of one attempt (default 5 minutes)."""
+    raw = node.config.get("timeout")
+    return parse_duration(raw) if isinstance(raw, str) else DEFAULT_ACTIVITY_TIMEOUT
+
+
+def apply_result(rt: Runtime, token: Token, node: FlowNode, result: Any) -> None:
+    """Output: output_mapping over `result`; else a dict result merges into the variables."""
+    if node.output_mapping:
+        values = apply_output_mapping(node.output_mapping, result, rt.view(token.scope))
+    elif isinstance(result, dict):
+        values = result
+    else:
+        target = node.config.get("result_variable")
+        values = {target: result} if isinstance(target, str) and target else {}
+    rt.set_variables(token.scope, values, node=node, source="output")
+
+
+def _failure(err: ActivityError) -> tuple[str, str]:
+    cause = err.cause
+    if isinstance(cause, ApplicationError):
+        return cause.type or "ApplicationError", cause.message
+    if isinstance(cause, TemporalTimeout):
+        return "Timeout", f"timed out ({cause.type.name if cause.type else 'timeout'})"
+    return type(cause).__name__ if cause else "ActivityError", str(cause or err)
+
+
+async def service_task(rt: Runtime, token: Token, node: FlowNode) -> None:
+    """Call the activity named by `activity_name` (or a built-in) with the mapped input."""
+    config = node.config
+    implementation = config.get("implementation", "temporal_activity")
+    name = config.get("activity_name")
+    if not name:
+        name = BUILTIN_ACTIVITIES.get(str(implementation))
+    if not isinstance(name, str) or not name:
+        if node.config.get("message_ref") is not None:  # a send task without an activity
+            await throw(rt, token, node)
+            return
+        raise IncidentError(
+            f"service task '{node.id}' has no activity_name and implementation "
+            f"{implementation!r} is not a built-in (http, script, noop)",
+            error_type="Configuration",
+        )
+    variables = rt.view(token.scope)
+    argument: dict[str, Any] = (
+        apply_input_mapping(node.input_mapping, variables) if node.input_mapping else variables
+    )
+    if implementation in BUILTIN_ACTIVITIES and not config.get("activity_name"):
+        argument = {
+            **argument,
+            "_config": {
+                k: v
+                for k, v in config.items()
+                if k not in ("input_mapping", "output_mapping", "retry_policy", "multi_instance")
+            },
+        }
+    queue = config.get("task_queue")
+    rt.record("activity.scheduled", node=node, data={"activity": name, "input": argument})
+    await rt.flush()
+    try:
+        result = await workflow.execute_activity(
+            name,
+            argument,
+            task_queue=queue if isinstance(queue, str) and queue else None,
+            start_to_close_timeout=activity_timeout(node),
+            retry_policy=retry_policy(rt, node),
+        )
+    except ActivityError as err:
+        error_type, message = _failure(err)
+        rt.record("activity.failed", node=node, data={"error_type": error_type, "message": message})
+        if error_type in known_error_types(rt.model):
+            raise throw_error(rt, node, error_type, message, own_boundaries=True) from None
+        raise IncidentError(
+            f"activity '{name}' of '{node.id}' failed: {message}",
+            error_type=error_type,
+            attempts=node.retry_policy.max_attempts or DEFAULT_MAX_ATTEMPTS
+            if node.retry_policy
+            else DEFAULT_MAX_ATTEMPTS,
+        ) from None
+    rt.record("activity.result", node=node, data={"result": result})
+    apply_result(rt, token, node, result)
+
+
+async def script_task(rt: Runtime, token: Token, node: FlowNode) -> None:
+    """CEL assignments (`script` object) or one expression into `result_variable`."""
+    script = node.config.get("script")
+    variables = rt.view(token.scope)
+    if isinstance(script, dict):
+        values = {name: evaluate(expr, variables) for name, expr in script.items()}
+    elif isinstance(script, str):
+        value = evaluate(
+            script if looks_like_expression(script) else "${" + script + "}", variables
+        )
+        target = node.config.get("result_variable")
+        if isinstance(target, str) and target:
+            values = {target: value}
+        elif isinstance(value, dict):
+            values = value
+        else:
+            raise IncidentError(
+                f"script task '{node.id}': the script's value is not an object and there is no "
+                "result_variable to store it in",
+                error_type="Configuration",
+            )
+    else:
+        raise IncidentError(f"script task '{node.id}' has no script", error_type="Configuration")
+    if node.output_mapping:
+        values = apply_output_mapping(node.output_mapping, values, variables)
+    rt.set_variables(token.scope, values, node=node, source="script")
+
+
+async def business_rule_task(rt: Runtime, token: Token, node: FlowNode) -> None:
+    """Evaluate the node's decision table."""
+    values = run_decision_table(node, rt.view(token.scope))
+    rt.record("decision.evaluated", node=node, data={"output": values})
+    rt.set_variables(token.scope, values, node=node, source="decision")
+
+
+async def receive_task(rt: Runtime, token: Token, node: FlowNode) -> None:
+    """Wait for the node's message."""
+    received = await waits.wait_trigger(rt, token, node)
+    merge_delivery(rt, token, node, received or {})
+
+
+async def send_task(rt: Runtime, token: Token, node: FlowNode) -> None:
+    """An activity when one is named, else the message is sent through the services."""
+    if node.config.get("activity_name") or node.config.get("implementation") in BUILTIN_ACTIVITIES:
+        await service_task(rt, token, node)
+    else:
+        await throw(rt, token, node)
+
+
+def _names(value: Any, variables: dict[str, Any]) -> list[str]:
+    if isinstance(value, str):
+        if looks_like_expression(value):
+            return _names(evaluate(value, variables), variables)
+        return [v.strip() for v in value.split(",") if v.strip()]
+    if isinstance(value, list):
+        result: list[str] = []
+        for item in value:
+            result.extend(_names(item, variables))
+        return result
+    return [] if value is None else [str(value)]
+
+
+def _text(value: Any, variables: dict[str, Any]) -> str | None:
+    if value is None:
+        return None
+    resolved = evaluate(value, variables) if looks_like_expression(value) else value
+    return None if resolved is None else str(resolved)
+
+
+def _due_date(value: Any, variables: dict[str, Any]) -> str | None:
+    text = _text(value, variables)
+    if text is None:
+        return None
+    now = workflow.now()
+    if text.startswith(("P", "-P")):
+        return iso(now + parse_duration(text, base=now))
+    return iso(parse_date(text))
+
+
+def _priority(value: Any, variables: dict[str, Any]) -> int:
+    text = _text(value, variables)
+    if text is None:
+        return 50
+    try:
+        return int(float(text))
+    except ValueError:
+        raise IncidentError(
+            f"priority {text!r} is not a number", error_type="Configuration"
+        ) from None
+
+
+async def user_task(rt: Runtime, token: Token, node: FlowNode) -> None:
+    """Create the task record, wait for `complete_task`, take its variables."""
+    config = node.config
+    variables = rt.view(token.scope)
+    record = TaskRecord(
+        task_id=str(workflow.uuid4()),
+        node_id=node.id,
+        name=node.name or node.id,
+        state="created",
+        created_at=rt.now(),
+        assignee=_text(config.get("assignee"), variables),
+        candidate_users=_names(config.get("candidate_users"), variables),
+        candidate_groups=_names(config.get("candidate_groups"), variables),
+        priority=_priority(config.get("priority"), variables),
+        due_date=_due_date(config.get("due_date"), variables),
+        form_key=_text(config.get("form_key"), variables),
+        category=_text(config.get("category"), variables),
+        description=node.documentation or None,
+        execution_id=token.id,
+    )
+    open_task = OpenTask(task_id=record.task_id, node_id=node.id, execution_id=token.id)
+    rt.open_tasks[record.task_id] = open_task
+    rt.put_task(record)
+    rt.record("task.created", node=node, task_id=record.task_id, data={"assignee": record.assignee})
+    try:
+        await rt.run_listeners(node.listeners, "create", node=node, scope=token.scope)
+        await rt.flush()
+        await workflow.wait_condition(lambda: open_task.closed)
+    except asyncio.CancelledError:
+        if not open_task.closed:
+            open_task.closed = True
+            record.state = "cancelled"
+            record.ended_at = rt.now()
+            rt.put_task(record)
+            rt.record("task.cancelled", node=node, task_id=record.task_id)
+        rt.open_tasks.pop(record.task_id, None)
+        raise
+    rt.open_tasks.pop(record.task_id, None)
+    record.state = "completed"
+    record.ended_at = rt.now()
+    record.completed_by = open_task.completed_by
+    rt.put_task(record)
+    rt.record(
+        "task.completed",
+        node=node,
+        task_id=record.task_id,
+        user_id=open_task.completed_by,
+        data={"variables": open_task.variables},
+    )
+    rt.set_variables(
+        token.scope, open_task.variables, node=node, source="task", user_id=open_task.completed_by
+    )
+    await rt.run_listeners(node.listeners, "complete", node=node, scope=token.scope)
+    await rt.gate()
+
+
+async def manual_task(rt: Runtime, token: Token, node: FlowNode) -> None:
+    """Manual tasks and plain tasks pass (recorded as started / completed)."""

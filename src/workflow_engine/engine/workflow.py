@@ -1,0 +1,192 @@
+"""`ProcessInstanceWorkflow`: one Temporal workflow per process instance (DESIGN §3).
+
+The workflow is a thin shell around the interpreter (`engine.interpreter.Runtime`): it parses
+the pinned definition, wires the contract's signals, update and query to the runtime and
+returns the `InstanceResult`. Register it on a worker together with the activities it calls by
+name (`wfe.apply_runtime_batch`, the service tasks' activities, `wfe.broadcast_signal`,
+`wfe.send_message`, `wfe.resolve_definition`).
+"""
+
+from __future__ import annotations
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from workflow_engine.engine.contract import (
+        QUERY_SNAPSHOT,
+        SIGNAL_BPMN_MESSAGE,
+        SIGNAL_BPMN_SIGNAL,
+        SIGNAL_CANCEL,
+        SIGNAL_PAUSE,
+        SIGNAL_RESUME,
+        SIGNAL_RETRY,
+        SIGNAL_SET_VARIABLES,
+        SIGNAL_TERMINATE,
+        UPDATE_COMPLETE_TASK,
+        WORKFLOW_NAME,
+        CompleteTaskRequest,
+        CompleteTaskResult,
+        ControlRequest,
+        InstanceResult,
+        InstanceSnapshot,
+        MessageDelivery,
+        RetryRequest,
+        SetVariablesRequest,
+        SignalDelivery,
+        StartInstanceInput,
+    )
+    from workflow_engine.engine.interpreter import DefinitionError, Runtime, load_model
+    from workflow_engine.engine.interpreter.variables import type_errors
+
+
+@workflow.defn(name=WORKFLOW_NAME)
+class ProcessInstanceWorkflow:
+    """The BPMN interpreter for one process instance."""
+
+    @workflow.init
+    def __init__(self, inp: StartInstanceInput) -> None:
+        """Parse the pinned definition (cached by content hash) and prepare the runtime."""
+        self._problem: str | None = None
+        try:
+            model = load_model(inp.document, inp.content_hash)
+        except DefinitionError as exc:
+            self._problem = str(exc)
+            model = None
+        self._rt: Runtime | None = Runtime(inp, model) if model is not None else None
+
+    @workflow.run
+    async def run(self, inp: StartInstanceInput) -> InstanceResult:
+        """Run the instance to its end."""
+        if self._rt is None:
+            raise ApplicationError(
+                f"instance {inp.instance_id}: {self._problem}",
+                type="InvalidDefinition",
+                non_retryable=True,
+            )
+        return await self._rt.run()
+
+    def _runtime(self) -> Runtime:
+        if self._rt is None:
+            raise ApplicationError(
+                f"the instance cannot run: {self._problem}", type="InvalidDefinition"
+            )
+        return self._rt
+
+    # --- deliveries ------------------------------------------------------------------------
+
+    @workflow.signal(name=SIGNAL_BPMN_SIGNAL)
+    def bpmn_signal(self, delivery: SignalDelivery) -> None:
+        """A broadcast BPMN signal reaches this instance."""
+        rt = self._runtime()
+        rt.deliver_signal(delivery.name, dict(delivery.variables), delivery.delivery_id)
+
+    @workflow.signal(name=SIGNAL_BPMN_MESSAGE)
+    def bpmn_message(self, delivery: MessageDelivery) -> None:
+        """A BPMN message correlated to this instance."""
+        rt = self._runtime()
+        rt.deliver_message(
+            delivery.name, delivery.correlation_key, dict(delivery.variables), delivery.delivery_id
+        )
+
+    # --- control ---------------------------------------------------------------------------
+
+    @workflow.signal(name=SIGNAL_PAUSE)
+    async def pause(self, request: ControlRequest) -> None:
+        """Start no new step until resumed."""
+        rt = self._runtime()
+        if rt.paused or rt.final_status is not None:
+            return
+        rt.paused = True
+        rt.record("process.paused", user_id=request.user_id, data={"reason": request.reason})
+        await rt.flush()
+
+    @workflow.signal(name=SIGNAL_RESUME)
+    async def resume(self, request: ControlRequest) -> None:
+        """Go on; what arrived during the pause is handled now."""
+        rt = self._runtime()
+        if not rt.paused or rt.final_status is not None:
+            return
+        rt.paused = False
+        rt.record("process.resumed", user_id=request.user_id, data={"reason": request.reason})
+        await rt.flush()
+
+    @workflow.signal(name=SIGNAL_TERMINATE)
+    def terminate(self, request: ControlRequest) -> None:
+        """End at once (status terminated)."""
+        self._runtime().request_control("terminated", request.reason)
+
+    @workflow.signal(name=SIGNAL_CANCEL)
+    def cancel(self, request: ControlRequest) -> None:
+        """Run down: cancel activities and tasks, then end (status cancelled)."""
+        self._runtime().request_control("cancelled", request.reason)
+
+    @workflow.signal(name=SIGNAL_RETRY)
+    def retry_incident(self, request: RetryRequest) -> None:
+        """Run the failed step of an incident again (`node_id` None: every open incident)."""
+        rt = self._runtime()
+        for incident in rt.incidents.values():
+            if request.node_id is None or incident.node_id == request.node_id:
+                incident.retry_requested = True
+        rt.record(
+            "incident.retry_requested", user_id=request.user_id, data={"node_id": request.node_id}
+        )
+
+    @workflow.signal(name=SIGNAL_SET_VARIABLES)
+    async def set_variables(self, request: SetVariablesRequest) -> None:
+        """Operator sets variables."""
+        rt = self._runtime()
+        if rt.final_status is not None:
+            return
+        rt.set_variables(
+            rt.root, dict(request.variables), source="operator", user_id=request.user_id
+        )
+        await rt.flush()
+
+    # --- user tasks ------------------------------------------------------------------------
+
+    @workflow.update(name=UPDATE_COMPLETE_TASK)
+    async def complete_task(self, request: CompleteTaskRequest) -> CompleteTaskResult:
+        """Complete an open user task with its output variables."""
+        rt = self._runtime()
+        open_task = rt.open_tasks.get(request.task_id)
+        if open_task is None or open_task.closed:
+            # Two completions validated before either ran: the second one loses here.
+            raise ApplicationError(
+                f"task {request.task_id} is already completed or closed", type="TaskClosed"
+            )
+        open_task.variables = dict(request.variables)
+        open_task.completed_by = request.user_id
+        open_task.closed = True
+        return CompleteTaskResult(
+            task_id=request.task_id, node_id=open_task.node_id, instance_status=rt.status()
+        )
+
+    @complete_task.validator
+    def validate_complete_task(self, request: CompleteTaskRequest) -> None:
+        """Reject unknown / closed tasks and wrongly typed declared variables before history."""
+        rt = self._runtime()
+        open_task = rt.open_tasks.get(request.task_id)
+        if open_task is None:
+            known = rt.tasks.get(request.task_id)
+            if known is None:
+                raise ApplicationError(
+                    f"task {request.task_id} does not exist in this instance", type="TaskNotFound"
+                )
+            raise ApplicationError(f"task {request.task_id} is {known.state}", type="TaskClosed")
+        if open_task.closed:
+            raise ApplicationError(
+                f"task {request.task_id} is already completed", type="TaskClosed"
+            )
+        if not isinstance(request.variables, dict):
+            raise ApplicationError("variables must be an object", type="InvalidVariables")
+        problems = type_errors(rt.model.process.variables, request.variables)
+        if problems:
+            raise ApplicationError("; ".join(problems), type="InvalidVariables")
+
+    # --- queries ---------------------------------------------------------------------------
+
+    @workflow.query(name=QUERY_SNAPSHOT)
+    def snapshot(self) -> InstanceSnapshot:
+        """Live state: status, active nodes, variables, open tasks, incidents."""
+        return self._runtime().snapshot()
