@@ -44,18 +44,12 @@ class Services:
 
     def engine_activities(self) -> list[Callable[..., Any]]:
         """The engine's own activities (projection, definitions, signals) for a worker."""
-        from workflow_engine.engine.activities.definitions import DefinitionActivities
-        from workflow_engine.engine.activities.runtime import RuntimeActivities
-        from workflow_engine.engine.activities.signals import SignalActivities
+        from workflow_engine.engine.activities import definitions, runtime, signals
 
-        runtime = RuntimeActivities(self.database)
-        signals = SignalActivities(signals=self.signals, messages=self.messages)
         return [
-            runtime.apply_runtime_batch,
-            runtime.register_instance,
-            DefinitionActivities(self.database).resolve_definition,
-            signals.broadcast_signal,
-            signals.send_message,
+            *runtime.build_activities(self.database),
+            *definitions.build_activities(self.database),
+            *signals.build_activities(self),
         ]
 
     async def aclose(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from temporalio import activity
@@ -62,3 +63,8 @@ class DefinitionActivities:
             "content_hash": record.content_hash,
             "document": json.loads(record.model_json),
         }
+
+
+def build_activities(database: Database) -> list[Callable[..., Any]]:
+    """The activity registry's hook: this module's activity bound to `database`."""
+    return [DefinitionActivities(database).resolve_definition]

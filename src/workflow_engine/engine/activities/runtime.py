@@ -7,6 +7,9 @@ through the instance service (a call activity's child), before its first batch.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from sqlalchemy import select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -94,3 +97,9 @@ class RuntimeActivities:
             )
             await upsert_variables(session, start.instance_id, start.variables)
         return True
+
+
+def build_activities(database: Database) -> list[Callable[..., Any]]:
+    """The activity registry's hook: this module's activities bound to `database`."""
+    acts = RuntimeActivities(database)
+    return [acts.apply_runtime_batch, acts.register_instance]

@@ -6,13 +6,17 @@ message is delivered exactly as an API call would be.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from workflow_engine.services.errors import ServiceError
 from workflow_engine.services.signals import MessageService, SignalService
+
+if TYPE_CHECKING:
+    from workflow_engine.services.container import Services
 
 ACTIVITY_BROADCAST_SIGNAL = "wfe.broadcast_signal"
 ACTIVITY_SEND_MESSAGE = "wfe.send_message"
@@ -68,3 +72,9 @@ class SignalActivities:
         except ServiceError as exc:
             raise _failure(exc) from exc
         return result.instance_id
+
+
+def build_activities(services: Services) -> list[Callable[..., Any]]:
+    """The activity registry's hook: this module's activities over the shared services."""
+    acts = SignalActivities(signals=services.signals, messages=services.messages)
+    return [acts.broadcast_signal, acts.send_message]
