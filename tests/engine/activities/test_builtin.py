@@ -124,3 +124,15 @@ async def test_builtin_activities_carry_their_names() -> None:
     finally:
         await http.aclose()
     assert names == BUILTIN_ACTIVITY_NAMES == {ACTIVITY_HTTP, ACTIVITY_SCRIPT, ACTIVITY_NOOP}
+
+
+def test_script_accepts_the_interpreter_form() -> None:
+    assert run_script(
+        {"a": 2, "_config": {"implementation": "script", "script": {"b": "${a * 3}"}}}
+    ) == {"b": 6}
+    assert run_script({"a": 2, "_config": {"script": "${a + 1}", "result_variable": "c"}}) == {
+        "c": 3
+    }
+    with pytest.raises(ApplicationError) as info:
+        run_script({"_config": []})
+    assert info.value.type == INVALID_INPUT

@@ -17,6 +17,7 @@ from tests.temporal_fixtures import free_port
 from workflow_engine.engine.activities.http import (
     INVALID_INPUT,
     HttpActivities,
+    from_engine_input,
     parse_http_request,
 )
 
@@ -238,3 +239,34 @@ async def test_injected_transport_receives_the_request() -> None:
 def test_max_response_bytes_must_be_positive() -> None:
     with pytest.raises(ValueError, match="max_response_bytes"):
         HttpActivities(max_response_bytes=0)
+
+
+async def test_engine_form_renders_the_config_templates(http: HttpActivities, base: str) -> None:
+    result = await http.http(
+        {
+            "user_id": "u 7",
+            "token": "t0k",
+            "_config": {
+                "implementation": "http",
+                "method": "POST",
+                "url": base + "/echo/users/${user_id}",
+                "headers": {"Authorization": "Bearer ${token}"},
+                "body": {"id": "${user_id}", "n": "${size(user_id)}"},
+            },
+        }
+    )
+    body = result["body"]
+    assert body["path"] == "/echo/users/u%207"
+    assert body["headers"]["authorization"] == "Bearer t0k"
+    assert json.loads(body["body"]) == {"id": "u 7", "n": 3}
+
+
+def test_engine_form_template_errors_are_invalid_input() -> None:
+    with pytest.raises(ApplicationError) as info:
+        from_engine_input({"_config": {"url": "http://x/${missing}"}})
+    assert info.value.type == INVALID_INPUT
+    assert "url" in info.value.message
+    assert "missing" in info.value.message
+    with pytest.raises(ApplicationError):
+        from_engine_input({"_config": "nope"})
+    assert from_engine_input({"url": "http://x"}) == {"url": "http://x"}

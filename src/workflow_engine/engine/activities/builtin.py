@@ -10,6 +10,9 @@ task queue, so they behave like any user activity (retries, timeouts, history).
 - `variables`: the variables expressions read (default none);
 - `result_variable`: the output name for a single-expression script (default `result`).
 
+The interpreter's form `{<variables>..., "_config": {"script": ..., "result_variable": ...}}`
+is accepted too.
+
 It returns `{variable: value}` with JSON-safe values (timestamps as ISO 8601 text, durations as
 ISO 8601 `PT…S`, bytes as base64). Failures: `INVALID_INPUT` (bad input shape) and
 `SCRIPT_ERROR` (an expression that does not compile or evaluate); both non-retryable, because
@@ -74,6 +77,16 @@ def run_script(request: Any) -> dict[str, Any]:
     """
     if not isinstance(request, Mapping):
         raise invalid_input(f"wfe.script input must be an object, got {_kind(request)}")
+    if "_config" in request:
+        # The interpreter's form: the variables, plus the task's config under `_config`.
+        config = request["_config"]
+        if not isinstance(config, Mapping):
+            raise invalid_input(f"wfe.script '_config' must be an object, got {_kind(config)}")
+        request = {
+            "script": config.get("script"),
+            "result_variable": config.get("result_variable"),
+            "variables": {k: v for k, v in request.items() if k != "_config"},
+        }
     body = request.get("script", request.get("expression"))
     variables = request.get("variables") or {}
     if not isinstance(variables, Mapping):

@@ -4,7 +4,9 @@ The workflow renders the templates of `method` / `url` / `headers` / `body` / `q
 (:func:`workflow_engine.expressions.templates.render_template`) and calls this activity with the
 result; the activity only performs the request, so retries repeat exactly the same request.
 
-Input (a dict; other keys are ignored):
+Input (a dict; other keys are ignored). The interpreter may instead send
+`{<variables>..., "_config": <the task's config>}`: the config's request keys are then rendered
+as templates against those variables first (:func:`from_engine_input`).
 
 - `url` (required): absolute `http://` or `https://` URL.
 - `method`: GET (default), POST, PUT, PATCH, DELETE, HEAD or OPTIONS.
@@ -46,7 +48,8 @@ import httpx
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from workflow_engine.expressions.templates import template_text
+from workflow_engine.expressions import ExpressionError
+from workflow_engine.expressions.templates import render_template, template_text
 
 __all__ = [
     "ACTIVITY_HTTP",
@@ -55,6 +58,7 @@ __all__ = [
     "INVALID_INPUT",
     "HttpActivities",
     "HttpRequestSpec",
+    "from_engine_input",
     "parse_http_request",
 ]
 
@@ -115,6 +119,43 @@ def parse_http_request(data: Any) -> HttpRequestSpec:
         expected_status=_expected(data.get("expected_status")),
         follow_redirects=_flag(data.get("follow_redirects", True), "follow_redirects"),
     )
+
+
+#: The request keys of a service task's `config` (`implementation: http`).
+_REQUEST_KEYS = (
+    "method",
+    "url",
+    "headers",
+    "query",
+    "body",
+    "timeout_seconds",
+    "expected_status",
+    "follow_redirects",
+)
+
+
+def from_engine_input(request: Any) -> Any:
+    """Accept the interpreter's form `{<variables>..., "_config": <task config>}` too.
+
+    The service task's config holds templates (`"url": "https://api/users/${user_id}"`); they
+    are rendered here against the variables sent alongside. Rendering is pure, and the input
+    is recorded in history, so every retry sends exactly the same request. Any other input is
+    returned unchanged (it is already a request).
+
+    Raises:
+        ApplicationError: `INVALID_INPUT` when a template cannot be rendered (names it).
+    """
+    if not isinstance(request, Mapping) or "_config" not in request:
+        return request
+    config = request["_config"]
+    if not isinstance(config, Mapping):
+        raise invalid_input(f"wfe.http '_config' must be an object, got {_kind(config)}")
+    variables = {k: v for k, v in request.items() if k != "_config"}
+    templates = {k: config[k] for k in _REQUEST_KEYS if k in config}
+    try:
+        return render_template(templates, variables)
+    except ExpressionError as exc:
+        raise invalid_input(f"wfe.http {exc.message}") from None
 
 
 def _kind(value: Any) -> str:
@@ -243,7 +284,7 @@ class HttpActivities:
     @activity.defn(name=ACTIVITY_HTTP)
     async def http(self, request: dict[str, Any]) -> dict[str, Any]:
         """Perform one HTTP request (see the module docstring for input, result, errors)."""
-        spec = parse_http_request(request)
+        spec = parse_http_request(from_engine_input(request))
         return await self.send(spec)
 
     async def send(self, spec: HttpRequestSpec) -> dict[str, Any]:
