@@ -160,3 +160,14 @@ def redis_url() -> str:
     finally:
         client.close()
     return REDIS_TEST_URL
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Refuse to run without the shared conformance corpus rather than silently test less."""
+    from tests.paths import CONFORMANCE
+
+    if not (CONFORMANCE / "CASES.md").is_file():
+        raise pytest.UsageError(
+            f"the conformance corpus is missing at {CONFORMANCE}: check out ../shared beside "
+            "this repository or set WFE_SHARED_DIR"
+        )

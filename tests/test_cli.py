@@ -7,6 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from tests.paths import CONFORMANCE
 from workflow_engine.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,7 +34,7 @@ def test_validate_broken_copy_names_path_and_fails(tmp_path: Path) -> None:
 
 
 def test_validate_bpmn_file() -> None:
-    xml = ROOT.parent / "shared" / "conformance" / "bpmn-miwg" / "B.2.0.bpmn"
+    xml = CONFORMANCE / "bpmn-miwg" / "B.2.0.bpmn"
     result = runner.invoke(app, ["validate", str(xml)])
     assert result.exit_code == 1
     assert "process_id" in result.output.replace("\n", " ")

@@ -14,6 +14,7 @@ import httpx
 import psutil
 import pytest
 
+from tests.paths import CONFORMANCE
 from tests.temporal_fixtures import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,7 +79,7 @@ def test_wfe_dev_serves_deploys_examples_and_stops_cleanly(tmp_path: Path) -> No
         assert (tmp_path / "data" / "temporal.db").exists()
 
         # The CLI talks to the running server.
-        xml = ROOT.parent / "shared" / "conformance" / "camunda7" / "simpleSubProcess.bpmn20.xml"
+        xml = CONFORMANCE / "camunda7" / "simpleSubProcess.bpmn20.xml"
         wfe = [sys.executable, "-m", "workflow_engine"]
         deployed = subprocess.run(
             [*wfe, "deploy", str(xml), "--server", base],

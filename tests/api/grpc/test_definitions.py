@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import grpc
@@ -13,6 +12,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from sqlalchemy import insert
 
+from tests.paths import CONFORMANCE
 from workflow_engine.api.grpc.generated import definitions_pb2 as pb
 from workflow_engine.api.grpc.generated.definitions_pb2_grpc import DefinitionServiceStub
 from workflow_engine.services.container import Services
@@ -20,7 +20,6 @@ from workflow_engine.store.tables import ProcessInstance
 
 from .conftest import MAX_DEFINITION_BYTES
 
-CONFORMANCE = Path(__file__).resolve().parents[4] / "shared" / "conformance"
 JSON = pb.FORMAT_JSON
 
 

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import insert
 
+from tests.paths import CONFORMANCE
 from workflow_engine.services.container import Services
 from workflow_engine.store.tables import ProcessInstance
 
-CONFORMANCE = Path(__file__).resolve().parents[4] / "shared" / "conformance"
 JSON = {"content-type": "application/json"}
 XML = {"content-type": "application/xml"}
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from lxml import etree
 
+from tests.paths import CONFORMANCE
 from workflow_engine.model.types import ProcessModel
 
-CONFORMANCE = Path("/work/shared/conformance")
 ALL_FILES = sorted(p for p in CONFORMANCE.rglob("*") if p.name.endswith((".bpmn", ".bpmn20.xml")))
 #: Files that must import with no error at all (CASES.md: executable Camunda / Zeebe models,
 #: plus the MIWG smoke test A.1.0).

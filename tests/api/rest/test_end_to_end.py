@@ -1,0 +1,154 @@
+"""The seed example end to end: REST → services → the real interpreter on Temporal → database.
+
+Start `user-registration.json` with user_id / email / username, complete
+`validate_user_task`, signal `email_verified`, and read `completed` back from the API. The
+seed's service-task activities are test activities registered on the test worker by name, as
+any user's worker would.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+from temporalio import activity
+from temporalio.client import Client
+
+from tests.api.rest.runtime_client import deploy_seed
+from tests.services.support import SEED_VARIABLES, eventually
+from workflow_engine.api.rest.app import create_app
+from workflow_engine.config import load_settings
+from workflow_engine.engine.worker import build_worker
+from workflow_engine.services.container import build_services
+from workflow_engine.store.tables import HistoricProcessInstance
+
+CALLS: list[tuple[str, dict[str, Any]]] = []
+
+
+@activity.defn(name="SendEmailActivity")
+async def send_email(data: dict[str, Any]) -> dict[str, Any]:
+    CALLS.append(("SendEmailActivity", data))
+    return {"code": "C-42", "success": True}
+
+
+@activity.defn(name="CompleteRegistrationActivity")
+async def complete_registration(data: dict[str, Any]) -> dict[str, Any]:
+    CALLS.append(("CompleteRegistrationActivity", data))
+    return {"id": f"reg-{data['user_id']}", "success": True}
+
+
+@activity.defn(name="RejectRegistrationActivity")
+async def reject_registration(data: dict[str, Any]) -> dict[str, Any]:
+    CALLS.append(("RejectRegistrationActivity", data))
+    return {"rejected": True}
+
+
+@pytest.fixture
+async def e2e(
+    db_url: str, tmp_path: Path, temporal_client: Client
+) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
+    queue = f"e2e-{uuid.uuid4().hex}"
+    settings = load_settings(database_url=db_url, data_dir=tmp_path, task_queue=queue)
+    services = await build_services(settings, temporal_client=temporal_client)
+    worker = build_worker(
+        temporal_client,
+        task_queue=queue,
+        activities=[
+            *services.engine_activities(),
+            send_email,
+            complete_registration,
+            reject_registration,
+        ],
+    )
+    CALLS.clear()
+    try:
+        async with worker:
+            transport = httpx.ASGITransport(app=create_app(services))
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                yield client, services
+    finally:
+        await services.aclose()
+
+
+async def _instance(api: httpx.AsyncClient, instance_id: str) -> dict[str, Any]:
+    response = await api.get(f"/api/v1/instances/{instance_id}")
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def _start_and_complete_review(api: httpx.AsyncClient, *, valid: bool) -> str:
+    await deploy_seed(api)
+    started = await api.post(
+        "/api/v1/instances",
+        json={"definition_key": "userRegistration", "variables": SEED_VARIABLES, "user_id": "u1"},
+    )
+    assert started.status_code == 201, started.text
+    instance_id = str(started.json()["id"])
+
+    async def open_tasks() -> list[dict[str, Any]]:
+        response = await api.get("/api/v1/tasks", params={"instance_id": instance_id})
+        items: list[dict[str, Any]] = response.json()["items"]
+        return [t for t in items if t["state"] != "completed"]
+
+    tasks = await eventually(open_tasks, bool, within=30)
+    task = tasks[0]
+    assert task["element_id"] == "validate_user_task"
+    assert task["assignee"] == "u1"  # ${initiator}
+    assert task["form_key"] == "validate-user-form"
+    done = await api.post(
+        f"/api/v1/tasks/{task['id']}/complete",
+        json={"variables": {"userValid": valid}, "user_id": "u1"},
+    )
+    assert done.status_code == 200, done.text
+    assert done.json()["node_id"] == "validate_user_task"
+    return instance_id
+
+
+async def test_seed_example_valid_user_completes(e2e: tuple[httpx.AsyncClient, Any]) -> None:
+    api, services = e2e
+    instance_id = await _start_and_complete_review(api, valid=True)
+    waiting = await eventually(
+        lambda: _instance(api, instance_id),
+        lambda b: b["active_element_ids"] == ["wait_verification_event"],
+        within=30,
+    )
+    assert waiting["variables"]["verification_code"] == "C-42"
+    assert waiting["variables"]["email_sent"] is True
+    from workflow_engine.store.tables import EventSubscription
+    async with services.database.session() as session:
+        print("SUBS", [(r.kind, r.name, r.node_id, r.tenant_id) for r in (await session.execute(select(EventSubscription))).scalars()])
+    signal = await api.post("/api/v1/signals", json={"name": "email_verified"})
+    assert signal.json() == {"delivered": 1}
+    final = await eventually(
+        lambda: _instance(api, instance_id), lambda b: b["status"] == "completed", within=30
+    )
+    assert final["variables"]["registration_id"] == "reg-u1"
+    assert final["end_time"] is not None
+    assert final["active_element_ids"] == []
+    names = [name for name, _ in CALLS]
+    assert names == ["SendEmailActivity", "CompleteRegistrationActivity"]
+    assert CALLS[0][1] == {
+        "email": "u1@example.com",
+        "template": "verification_email",
+        "user_id": "u1",
+    }
+    async with services.database.session() as session:
+        history = (await session.execute(select(HistoricProcessInstance))).scalars().all()
+    assert [(h.process_instance_id, h.status) for h in history] == [(instance_id, "completed")]
+    again = await api.post("/api/v1/signals", json={"name": "email_verified"})
+    assert again.json() == {"delivered": 0}
+
+
+async def test_seed_example_invalid_user_is_rejected(e2e: tuple[httpx.AsyncClient, Any]) -> None:
+    api, _ = e2e
+    instance_id = await _start_and_complete_review(api, valid=False)
+    await eventually(
+        lambda: _instance(api, instance_id), lambda b: b["status"] == "completed", within=30
+    )
+    assert [name for name, _ in CALLS] == ["RejectRegistrationActivity"]
