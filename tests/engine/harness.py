@@ -149,17 +149,17 @@ async def until(
     handle: WorkflowHandle[Any, Any],
     predicate: Callable[[InstanceSnapshot], bool],
     *,
-    timeout: float = 20.0,
+    within: float = 20.0,
 ) -> InstanceSnapshot:
-    """Poll the snapshot until `predicate` holds (fails the test after `timeout` seconds)."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    """Poll the snapshot until `predicate` holds (fails the test after `within` seconds)."""
+    deadline = asyncio.get_running_loop().time() + within
     last: InstanceSnapshot | None = None
     while asyncio.get_running_loop().time() < deadline:
         last = await snapshot(handle)
         if predicate(last):
             return last
         await asyncio.sleep(0.1)
-    raise AssertionError(f"condition not reached in {timeout}s; last snapshot: {last}")
+    raise AssertionError(f"condition not reached in {within}s; last snapshot: {last}")
 
 
 @asynccontextmanager
@@ -226,11 +226,11 @@ def recording(
     return run
 
 
-async def eventually(predicate: Callable[[], bool], *, timeout: float = 20.0) -> None:
+async def eventually(predicate: Callable[[], bool], *, within: float = 20.0) -> None:
     """Poll `predicate` (e.g. on recorded batches) until it holds."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + within
     while asyncio.get_running_loop().time() < deadline:
         if predicate():
             return
         await asyncio.sleep(0.05)
-    raise AssertionError(f"condition not reached in {timeout}s")
+    raise AssertionError(f"condition not reached in {within}s")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 from typing import TYPE_CHECKING, Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ChildWorkflowError
+from temporalio.exceptions import ActivityError, ChildWorkflowError, is_cancelled_exception
 
 from workflow_engine.engine.contract import (
     WORKFLOW_NAME,
@@ -61,6 +62,8 @@ async def call_activity(rt: Runtime, token: Token, node: FlowNode) -> None:
             retry_policy=RetryPolicy(maximum_attempts=3),
         )
     except ActivityError as err:
+        if is_cancelled_exception(err):
+            raise asyncio.CancelledError() from None
         raise IncidentError(
             f"call activity '{node.id}': definition '{key}' cannot be resolved: {err.cause or err}",
             error_type="CalledElementNotFound",
@@ -108,6 +111,8 @@ async def call_activity(rt: Runtime, token: Token, node: FlowNode) -> None:
             cancellation_type=workflow.ChildWorkflowCancellationType.TRY_CANCEL,
         )
     except ChildWorkflowError as err:
+        if is_cancelled_exception(err):
+            raise asyncio.CancelledError() from None
         raise IncidentError(
             f"call activity '{node.id}': child instance {child_id} failed: {err.cause or err}",
             error_type="ChildFailed",

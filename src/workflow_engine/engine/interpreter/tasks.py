@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
 from temporalio.exceptions import TimeoutError as TemporalTimeout
 
 from workflow_engine.engine.contract import TaskRecord
@@ -132,6 +132,8 @@ async def service_task(rt: Runtime, token: Token, node: FlowNode) -> None:
             retry_policy=retry_policy(rt, node),
         )
     except ActivityError as err:
+        if is_cancelled_exception(err):
+            raise asyncio.CancelledError() from None
         error_type, message = _failure(err)
         rt.record("activity.failed", node=node, data={"error_type": error_type, "message": message})
         if error_type in known_error_types(rt.model):
