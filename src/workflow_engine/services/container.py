@@ -127,7 +127,7 @@ async def build_services(
         health=health,
         instances=instances,
         tasks=TaskService(database=database, definitions=definitions, workflows=workflows),
-        signals=SignalService(database=database, workflows=workflows),
+        signals=SignalService(database=database, workflows=workflows, definitions=definitions),
         messages=MessageService(
             database=database, workflows=workflows, definitions=definitions, instances=instances
         ),

@@ -55,9 +55,16 @@ class SignalService:
         workflows: The door to Temporal.
     """
 
-    def __init__(self, *, database: Database, workflows: WorkflowGateway) -> None:
+    def __init__(
+        self,
+        *,
+        database: Database,
+        workflows: WorkflowGateway,
+        definitions: DefinitionService | None = None,
+    ) -> None:
         self._db = database
         self._workflows = workflows
+        self._definitions = definitions
 
     async def broadcast(
         self,
@@ -72,10 +79,9 @@ class SignalService:
         """
         signal_name = _name(name, "signal")
         payload_vars = require_variable_map(variables)
+        names = await event_names(self._db, self._definitions, "signal", signal_name)
         async with self._db.session() as session:
-            waits = await SubscriptionRepository(session).find(
-                "signal", signal_name, tenant_id=tenant_id
-            )
+            waits = await SubscriptionRepository(session).find("signal", names, tenant_id=tenant_id)
         receivers = _one_per_instance(waits)
         delivery_id = str(uuid.uuid4())
         gate = asyncio.Semaphore(_FAN_OUT)
@@ -152,10 +158,11 @@ class MessageService:
         """
         message_name = _name(name, "message")
         payload_vars = require_variable_map(variables)
+        names = await event_names(self._db, self._definitions, "message", message_name)
         async with self._db.session() as session:
             waits = await SubscriptionRepository(session).find(
                 "message",
-                message_name,
+                names,
                 correlation_key=correlation_key,
                 business_key=business_key,
                 tenant_id=tenant_id,
@@ -236,6 +243,32 @@ class MessageService:
             start_node_id=node_id,
         )
         return Correlation(started.id, started=True)
+
+
+async def event_names(
+    database: Database, definitions: DefinitionService | None, kind: str, name: str
+) -> set[str]:
+    """`name` plus what it is also called in the definitions of waiting instances.
+
+    A definition declares a signal / message with an id (what `signal_ref` / `message_ref`
+    name) and a display name (BPMN matches signals by name); a caller may use either, and a
+    wait may be mirrored under either, so both spellings find it.
+    """
+    names = {name}
+    if definitions is None:
+        return names
+    async with database.session() as session:
+        waiting = await SubscriptionRepository(session).waiting_definitions(kind)
+    for definition_id in waiting:
+        try:
+            model = await definitions.model(definition_id)
+        except NotFoundError:
+            continue
+        declared = model.signal_definitions if kind == "signal" else model.message_definitions
+        for decl_id, decl in declared.items():
+            if name in (decl_id, decl.name):
+                names.update(n for n in (decl_id, decl.name) if n)
+    return names
 
 
 def message_starts(model: ProcessModel, name: str) -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
@@ -97,7 +97,7 @@ class SubscriptionRepository:
     async def find(
         self,
         kind: str,
-        name: str,
+        name: str | Collection[str],
         *,
         correlation_key: str | None = None,
         business_key: str | None = None,
@@ -107,7 +107,7 @@ class SubscriptionRepository:
 
         Args:
             kind: signal or message.
-            name: The signal / message name.
+            name: The signal / message name (or several names: any of them).
             correlation_key: Only waits with exactly this correlation key.
             business_key: Only waits of instances with this business key.
             tenant_id: Only this tenant (None: every tenant).
@@ -117,7 +117,7 @@ class SubscriptionRepository:
             .join(ProcessInstance, ProcessInstance.id == EventSubscription.process_instance_id)
             .where(
                 EventSubscription.kind == kind,
-                EventSubscription.name == name,
+                EventSubscription.name.in_([name] if isinstance(name, str) else list(name)),
                 ProcessInstance.status.in_(ACTIVE_INSTANCE_STATUSES),
             )
         )
@@ -142,6 +142,20 @@ class SubscriptionRepository:
             )
             for sub, workflow_id, business_key_value in (await self._session.execute(stmt)).all()
         ]
+
+    async def waiting_definitions(self, kind: str) -> list[int]:
+        """Ids of the definitions whose running instances wait on some `kind` event."""
+        stmt = (
+            select(ProcessInstance.process_definition_id)
+            .join(EventSubscription, EventSubscription.process_instance_id == ProcessInstance.id)
+            .where(
+                EventSubscription.kind == kind,
+                ProcessInstance.status.in_(ACTIVE_INSTANCE_STATUSES),
+                ProcessInstance.process_definition_id.is_not(None),
+            )
+            .distinct()
+        )
+        return [int(d) for d in (await self._session.execute(stmt)).scalars() if d is not None]
 
     async def of_instance(self, instance_id: str) -> list[Subscription]:
         """Every wait of one instance."""

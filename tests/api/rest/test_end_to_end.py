@@ -120,9 +120,6 @@ async def test_seed_example_valid_user_completes(e2e: tuple[httpx.AsyncClient, A
     )
     assert waiting["variables"]["verification_code"] == "C-42"
     assert waiting["variables"]["email_sent"] is True
-    from workflow_engine.store.tables import EventSubscription
-    async with services.database.session() as session:
-        print("SUBS", [(r.kind, r.name, r.node_id, r.tenant_id) for r in (await session.execute(select(EventSubscription))).scalars()])
     signal = await api.post("/api/v1/signals", json={"name": "email_verified"})
     assert signal.json() == {"delivered": 1}
     final = await eventually(
