@@ -408,7 +408,8 @@ def open_incidents(events: list[EventRecord]) -> list[Incident]:
     open_: dict[str, Incident] = {}
     for event in events:
         data = event.data if isinstance(event.data, Mapping) else {}
-        key = str(data.get("execution_id") or event.activity_id or "")
+        # The interpreter pairs created / resolved by `incident_id`; older shapes by execution.
+        key = str(data.get("incident_id") or data.get("execution_id") or event.activity_id or "")
         if event.event_type == INCIDENT_OPENED:
             open_[key] = Incident(
                 node_id=event.activity_id,
@@ -420,7 +421,7 @@ def open_incidents(events: list[EventRecord]) -> list[Incident]:
         elif event.event_type in INCIDENT_CLOSED:
             if key in open_:
                 del open_[key]
-            elif not data.get("execution_id") and event.activity_id is None:
+            elif not data.get("incident_id") and event.activity_id is None:
                 open_.clear()  # a retry of every open incident
     return list(open_.values())
 
