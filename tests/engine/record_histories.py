@@ -1,0 +1,160 @@
+"""Regenerate the replay corpus in tests/engine/histories/ (run after an intended change).
+
+    python -m tests.engine.record_histories
+
+Starts its own in-memory dev server, runs each scenario with the real interpreter and the
+recording activities of the test harness, and writes each workflow history as JSON. The replay
+test (`test_workflow_replay.py`) then proves the current interpreter makes the same decisions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import Client, WorkflowHandle
+
+from workflow_engine.engine.contract import (
+    SIGNAL_PAUSE,
+    SIGNAL_RESUME,
+    SIGNAL_RETRY,
+    SIGNAL_SET_VARIABLES,
+    UPDATE_COMPLETE_TASK,
+    CompleteTaskRequest,
+    CompleteTaskResult,
+    ControlRequest,
+    RetryRequest,
+    SetVariablesRequest,
+)
+from workflow_engine.engine.devserver import TemporalDevServer
+
+from .harness import Engine, doc, el, engine, flow, until
+
+HISTORIES = Path(__file__).resolve().parent / "histories"
+
+Scenario = Callable[[Engine], Awaitable[WorkflowHandle[Any, Any]]]
+
+
+async def user_task_and_gateway(eng: Engine) -> WorkflowHandle[Any, Any]:
+    definition = doc(
+        el("start", "startEvent", "review", config={"initiator": "starter"}),
+        el("review", "userTask", "gw", config={"assignee": "${initiator}", "due_date": "PT1H"}),
+        el("gw", "exclusiveGateway", "yes", "no", config={"default_flow": "no"}),
+        flow("yes", "gw", "calc", "${approved}"),
+        flow("no", "gw", "end"),
+        el("calc", "scriptTask", "end", config={"script": {"score": "${score * 2}"}}),
+        el("end", "endEvent"),
+    )
+    handle = await eng.start(definition, variables={"score": 4}, initiator="ann")
+    snap = await until(handle, lambda s: bool(s.open_task_ids))
+    await handle.execute_update(
+        UPDATE_COMPLETE_TASK,
+        CompleteTaskRequest(task_id=snap.open_task_ids[0], variables={"approved": True}),
+        result_type=CompleteTaskResult,
+    )
+    return handle
+
+
+async def parallel_and_inclusive(eng: Engine) -> WorkflowHandle[Any, Any]:
+    definition = doc(
+        el("start", "startEvent", "fork"),
+        el("fork", "parallelGateway", "a", "incl"),
+        el("a", "scriptTask", "join", config={"script": {"a": "${1}"}}),
+        el("incl", "inclusiveGateway", "fb", "fc"),
+        flow("fb", "incl", "b", "${true}"),
+        flow("fc", "incl", "c", "${false}"),
+        el("b", "task", "merge"),
+        el("c", "task", "merge"),
+        el("merge", "inclusiveGateway", "join"),
+        el("join", "parallelGateway", "end"),
+        el("end", "endEvent"),
+    )
+    return await eng.start(definition)
+
+
+async def incident_then_retry(eng: Engine) -> WorkflowHandle[Any, Any]:
+    definition = doc(
+        el("start", "startEvent", "gw"),
+        el("gw", "exclusiveGateway", "big"),
+        flow("big", "gw", "end", "${n > 10}"),
+        el("end", "endEvent"),
+    )
+    handle = await eng.start(definition, variables={"n": 1})
+    await until(handle, lambda s: s.status == "incident")
+    await handle.signal(SIGNAL_SET_VARIABLES, SetVariablesRequest(variables={"n": 11}))
+    await handle.signal(SIGNAL_RETRY, RetryRequest())
+    return handle
+
+
+async def boundary_timer(eng: Engine) -> WorkflowHandle[Any, Any]:
+    definition = doc(
+        el("start", "startEvent", "t"),
+        el("t", "userTask", "end"),
+        el("end", "endEvent"),
+        el("b", "boundaryEvent", "late", attached_to="t", config={"timer_duration": "PT1S"}),
+        el("late", "endEvent"),
+    )
+    return await eng.start(definition)
+
+
+async def pause_during_timer(eng: Engine) -> WorkflowHandle[Any, Any]:
+    definition = doc(
+        el("start", "startEvent", "wait"),
+        el("wait", "intermediateCatchEvent", "end", config={"timer_duration": "PT1S"}),
+        el("end", "endEvent"),
+    )
+    handle = await eng.start(definition)
+    await until(handle, lambda s: s.active_node_ids == ["wait"])
+    await handle.signal(SIGNAL_PAUSE, ControlRequest())
+    await asyncio.sleep(1.5)
+    await handle.signal(SIGNAL_RESUME, ControlRequest())
+    return handle
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "user_task_and_gateway": user_task_and_gateway,
+    "parallel_and_inclusive": parallel_and_inclusive,
+    "incident_then_retry": incident_then_retry,
+    "boundary_timer": boundary_timer,
+    "pause_during_timer": pause_during_timer,
+}
+
+
+def _write(path: Path, workflow_id: str, history_json: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {"workflow_id": workflow_id, "history": json.loads(history_json)}
+    path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    return path
+
+
+async def record(client: Client, target: Path = HISTORIES) -> list[Path]:
+    """Run every scenario and write its history to `target`; the written files."""
+    written: list[Path] = []
+    async with engine(client) as eng:
+        for name, scenario in SCENARIOS.items():
+            handle = await scenario(eng)
+            await handle.result()
+            history = await handle.fetch_history()
+            written.append(_write(target / f"{name}.json", handle.id, history.to_json()))
+    return written
+
+
+async def main() -> None:
+    """Start a dev server, record, stop."""
+    from tests.temporal_fixtures import free_port
+
+    server = TemporalDevServer(port=free_port(), headless=True, db_file=None)
+    await server.start(timeout=120)
+    try:
+        client = await Client.connect(server.address, namespace=server.namespace)
+        for path in await record(client):
+            print(path)
+    finally:
+        await server.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
