@@ -14,7 +14,16 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc  # type: ignore[i
 from grpc_reflection.v1alpha import reflection  # type: ignore[import-untyped]
 
 from workflow_engine.api.grpc.definitions import DefinitionServicer
-from workflow_engine.api.grpc.generated import definitions_pb2, definitions_pb2_grpc
+from workflow_engine.api.grpc.execution import ExecutionServicer
+from workflow_engine.api.grpc.generated import (
+    definitions_pb2,
+    definitions_pb2_grpc,
+    execution_pb2,
+    execution_pb2_grpc,
+    tasks_pb2,
+    tasks_pb2_grpc,
+)
+from workflow_engine.api.grpc.tasks import TaskServicer
 from workflow_engine.services.container import Services
 from workflow_engine.services.health import HealthService
 
@@ -28,6 +37,8 @@ MESSAGE_HEADROOM_BYTES = 64 * 1024
 #: Full names of the application services this server exposes.
 SERVICE_NAMES: tuple[str, ...] = (
     definitions_pb2.DESCRIPTOR.services_by_name["DefinitionService"].full_name,
+    execution_pb2.DESCRIPTOR.services_by_name["ExecutionService"].full_name,
+    tasks_pb2.DESCRIPTOR.services_by_name["TaskService"].full_name,
 )
 
 
@@ -92,6 +103,15 @@ async def start_grpc_server(services: Services, *, host: str, port: int) -> grpc
     server = grpc.aio.server(options=options)
     definitions_pb2_grpc.add_DefinitionServiceServicer_to_server(  # type: ignore[no-untyped-call]
         DefinitionServicer(services.definitions), server
+    )
+    execution_pb2_grpc.add_ExecutionServiceServicer_to_server(  # type: ignore[no-untyped-call]
+        ExecutionServicer(
+            instances=services.instances, signals=services.signals, messages=services.messages
+        ),
+        server,
+    )
+    tasks_pb2_grpc.add_TaskServiceServicer_to_server(  # type: ignore[no-untyped-call]
+        TaskServicer(services.tasks), server
     )
     health_pb2_grpc.add_HealthServicer_to_server(
         ReadinessHealthServicer(services.health, SERVICE_NAMES), server
