@@ -8,71 +8,26 @@ any user's worker would.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import select
-from temporalio import activity
-from temporalio.client import Client
 
+from tests.api.live_engine import CALLS
 from tests.api.rest.runtime_client import deploy_seed
 from tests.services.support import SEED_VARIABLES, eventually
 from workflow_engine.api.rest.app import create_app
-from workflow_engine.config import load_settings
-from workflow_engine.engine.worker import build_worker
-from workflow_engine.services.container import build_services
+from workflow_engine.services.container import Services
 from workflow_engine.store.tables import HistoricProcessInstance
-
-CALLS: list[tuple[str, dict[str, Any]]] = []
-
-
-@activity.defn(name="SendEmailActivity")
-async def send_email(data: dict[str, Any]) -> dict[str, Any]:
-    CALLS.append(("SendEmailActivity", data))
-    return {"code": "C-42", "success": True}
-
-
-@activity.defn(name="CompleteRegistrationActivity")
-async def complete_registration(data: dict[str, Any]) -> dict[str, Any]:
-    CALLS.append(("CompleteRegistrationActivity", data))
-    return {"id": f"reg-{data['user_id']}", "success": True}
-
-
-@activity.defn(name="RejectRegistrationActivity")
-async def reject_registration(data: dict[str, Any]) -> dict[str, Any]:
-    CALLS.append(("RejectRegistrationActivity", data))
-    return {"rejected": True}
 
 
 @pytest.fixture
-async def e2e(
-    db_url: str, tmp_path: Path, temporal_client: Client
-) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
-    queue = f"e2e-{uuid.uuid4().hex}"
-    settings = load_settings(database_url=db_url, data_dir=tmp_path, task_queue=queue)
-    services = await build_services(settings, temporal_client=temporal_client)
-    worker = build_worker(
-        temporal_client,
-        task_queue=queue,
-        activities=[
-            *services.engine_activities(),
-            send_email,
-            complete_registration,
-            reject_registration,
-        ],
-    )
-    CALLS.clear()
-    try:
-        async with worker:
-            transport = httpx.ASGITransport(app=create_app(services))
-            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-                yield client, services
-    finally:
-        await services.aclose()
+async def e2e(live_services: Services) -> AsyncIterator[tuple[httpx.AsyncClient, Services]]:
+    transport = httpx.ASGITransport(app=create_app(live_services))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield client, live_services
 
 
 async def _instance(api: httpx.AsyncClient, instance_id: str) -> dict[str, Any]:
@@ -110,7 +65,7 @@ async def _start_and_complete_review(api: httpx.AsyncClient, *, valid: bool) -> 
     return instance_id
 
 
-async def test_seed_example_valid_user_completes(e2e: tuple[httpx.AsyncClient, Any]) -> None:
+async def test_seed_example_valid_user_completes(e2e: tuple[httpx.AsyncClient, Services]) -> None:
     api, services = e2e
     instance_id = await _start_and_complete_review(api, valid=True)
     waiting = await eventually(
@@ -142,7 +97,9 @@ async def test_seed_example_valid_user_completes(e2e: tuple[httpx.AsyncClient, A
     assert again.json() == {"delivered": 0}
 
 
-async def test_seed_example_invalid_user_is_rejected(e2e: tuple[httpx.AsyncClient, Any]) -> None:
+async def test_seed_example_invalid_user_is_rejected(
+    e2e: tuple[httpx.AsyncClient, Services],
+) -> None:
     api, _ = e2e
     instance_id = await _start_and_complete_review(api, valid=False)
     await eventually(
