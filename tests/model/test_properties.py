@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -86,7 +87,11 @@ json_values = st.recursive(
     max_leaves=40,
 )
 
-FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(
+    max_examples=int(os.environ.get("WFE_HYPOTHESIS_EXAMPLES", "200")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 def assert_well_formed(model: ProcessModel | None, report: ValidationReport) -> None:
@@ -141,7 +146,12 @@ def _locations(value: Any, found: list[tuple[Any, Any]]) -> list[tuple[Any, Any]
 
 
 def _ids(document: dict[str, Any]) -> list[str]:
-    return [e["id"] for e in document["elements"] if isinstance(e, dict) and "id" in e] or ["x"]
+    # Earlier mutations may have deleted or retyped `elements` or an element's id.
+    elements = document.get("elements")
+    if not isinstance(elements, list):
+        return ["x"]
+    ids = [e.get("id") for e in elements if isinstance(e, dict)]
+    return [i for i in ids if isinstance(i, str)] or ["x"]
 
 
 @st.composite
