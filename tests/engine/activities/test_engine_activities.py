@@ -63,17 +63,17 @@ async def test_resolve_definition(engine_services: Services) -> None:
     env = ActivityEnvironment()
     resolve = DefinitionActivities(services.database).resolve_definition
     definition_id = await deploy_seed(services)
-    found = await env.run(resolve, "userRegistration", None, "default")
+    found = await env.run(resolve, {"key": "userRegistration", "tenant_id": "default"})
     assert found["definition_id"] == definition_id
     assert found["version"] == 1
     assert found["document"]["process"]["key"] == "userRegistration"
     assert len(found["content_hash"]) == 64
     with pytest.raises(ApplicationError) as missing:
-        await env.run(resolve, "userRegistration", 3, "default")
+        await env.run(resolve, {"key": "userRegistration", "version": 3, "tenant_id": "default"})
     assert missing.value.type == "DEFINITION_NOT_FOUND"
     await services.definitions.set_suspended(definition_id, suspended=True)
     with pytest.raises(ApplicationError) as suspended:
-        await env.run(resolve, "userRegistration", None, "default")
+        await env.run(resolve, {"key": "userRegistration", "tenant_id": "default"})
     assert suspended.value.type == "DEFINITION_SUSPENDED"
 
 
@@ -91,15 +91,29 @@ async def test_signal_and_message_activities(engine_services: Services) -> None:
             return len(await SubscriptionRepository(session).of_instance(record.id))
 
     await eventually(waits, lambda n: n == 2)
-    assert await env.run(broadcast, "go", {"v": 1}, None) == 1
-    assert await env.run(send, "paid", "o-1", {}, None) == record.id
+    assert await env.run(broadcast, {"name": "go", "variables": {"v": 1}}) == 1
+    assert await env.run(send, {"name": "paid", "correlation_key": "o-1"}) == record.id
     with pytest.raises(ApplicationError) as nobody:
-        await env.run(send, "paid", "o-unknown", {}, None)
+        await env.run(send, {"name": "paid", "correlation_key": "o-unknown"})
     assert nobody.value.type == "NOT_FOUND" and nobody.value.non_retryable
     assert services.temporal is not None
     seen = await received(services.temporal, record.id)
     assert [s["name"] for s in seen.signals] == ["go"]
     assert [m["correlation_key"] for m in seen.messages] == ["o-1"]
+    for act, request in ((broadcast, {"name": " "}), (send, {"variables": {}})):
+        with pytest.raises(ApplicationError, match=r"request\.name is required") as bad:
+            await env.run(act, request)
+        assert bad.value.type == "INVALID_ARGUMENT" and bad.value.non_retryable
+
+
+async def test_resolve_definition_rejects_a_malformed_request(engine_services: Services) -> None:
+    env = ActivityEnvironment()
+    resolve = DefinitionActivities(engine_services.database).resolve_definition
+    with pytest.raises(ApplicationError, match=r"request\.key is required") as no_key:
+        await env.run(resolve, {"version": 1})
+    assert no_key.value.type == "INVALID_ARGUMENT" and no_key.value.non_retryable
+    with pytest.raises(ApplicationError, match=r"request\.version must be an integer"):
+        await env.run(resolve, {"key": "k", "version": "2"})
 
 
 def test_every_engine_activity_is_offered(engine_services: Services) -> None:

@@ -29,18 +29,36 @@ class DefinitionActivities:
         self._db = database
 
     @activity.defn(name=ACTIVITY_RESOLVE_DEFINITION)
-    async def resolve_definition(
-        self, key: str, version: int | None, tenant_id: str
-    ) -> dict[str, Any]:
+    async def resolve_definition(self, request: dict[str, Any]) -> dict[str, Any]:
         """The latest (or the given) version of `key` in `tenant_id`.
+
+        Args:
+            request: `{key, version?, tenant_id?}` — one dict, as the interpreter calls every
+                activity (no `tenant_id`: definitions deployed without a tenant).
 
         Returns:
             `{definition_id, key, version, content_hash, document}` where `document` is the
             canonical JSON of the version.
 
         Raises:
-            ApplicationError: `DEFINITION_NOT_FOUND` or `DEFINITION_SUSPENDED`, non-retryable.
+            ApplicationError: `DEFINITION_NOT_FOUND` or `DEFINITION_SUSPENDED`, non-retryable;
+                `INVALID_ARGUMENT` when the key or version is malformed.
         """
+        key = request.get("key")
+        version = request.get("version")
+        tenant_id = request.get("tenant_id") or ""
+        if not isinstance(key, str) or not key:
+            raise ApplicationError(
+                f"request.key is required (a non-empty string), got {key!r}",
+                type="INVALID_ARGUMENT",
+                non_retryable=True,
+            )
+        if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
+            raise ApplicationError(
+                f"request.version must be an integer or null, got {version!r}",
+                type="INVALID_ARGUMENT",
+                non_retryable=True,
+            )
         async with self._db.session() as session:
             record = await DefinitionRepository(session).get_by_key(tenant_id, key, version)
         if record is None:

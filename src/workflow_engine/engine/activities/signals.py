@@ -29,6 +29,17 @@ def _failure(exc: ServiceError) -> ApplicationError:
     )
 
 
+def _required(request: dict[str, Any], field: str) -> str:
+    value = request.get(field)
+    if not isinstance(value, str) or not value.strip():
+        raise ApplicationError(
+            f"request.{field} is required (a non-empty string), got {value!r}",
+            type="INVALID_ARGUMENT",
+            non_retryable=True,
+        )
+    return value
+
+
 class SignalActivities:
     """Signal and message delivery for workflows.
 
@@ -42,32 +53,40 @@ class SignalActivities:
         self._messages = messages
 
     @activity.defn(name=ACTIVITY_BROADCAST_SIGNAL)
-    async def broadcast_signal(
-        self, name: str, variables: dict[str, Any], tenant_id: str | None
-    ) -> int:
-        """Deliver a signal to every waiting instance; return how many got it."""
+    async def broadcast_signal(self, request: dict[str, Any]) -> int:
+        """Deliver a signal to every waiting instance; return how many got it.
+
+        Args:
+            request: `{name, variables?, tenant_id?}` — one dict, as the interpreter calls
+                every activity (extra keys such as the thrower's `instance_id` are ignored).
+        """
         try:
-            return await self._signals.broadcast(name, variables=variables, tenant_id=tenant_id)
+            return await self._signals.broadcast(
+                _required(request, "name"),
+                variables=request.get("variables") or {},
+                tenant_id=request.get("tenant_id"),
+            )
         except ServiceError as exc:
             raise _failure(exc) from exc
 
     @activity.defn(name=ACTIVITY_SEND_MESSAGE)
-    async def send_message(
-        self,
-        name: str,
-        correlation_key: str | None,
-        variables: dict[str, Any],
-        tenant_id: str | None,
-    ) -> str:
+    async def send_message(self, request: dict[str, Any]) -> str:
         """Correlate a message to one instance (or start one); return that instance's id.
+
+        Args:
+            request: `{name, correlation_key?, variables?, tenant_id?}` — one dict, as the
+                interpreter calls every activity.
 
         Raises:
             ApplicationError: `NOT_FOUND` (nobody waits) or `CONFLICT` (several wait),
-                non-retryable; `UNAVAILABLE`, retryable.
+                non-retryable; `UNAVAILABLE`, retryable; `INVALID_ARGUMENT` without a name.
         """
         try:
             result = await self._messages.correlate(
-                name, correlation_key=correlation_key, variables=variables, tenant_id=tenant_id
+                _required(request, "name"),
+                correlation_key=request.get("correlation_key"),
+                variables=request.get("variables") or {},
+                tenant_id=request.get("tenant_id"),
             )
         except ServiceError as exc:
             raise _failure(exc) from exc
