@@ -58,3 +58,15 @@ def stub(channel: grpc.aio.Channel) -> DefinitionServiceStub:
 @pytest.fixture
 def seed_bytes() -> bytes:
     return EXAMPLE.read_bytes()
+
+
+@pytest.fixture
+async def live_channel(live_services: Services) -> AsyncIterator[grpc.aio.Channel]:
+    """A channel to a server over services whose instances run on the real interpreter."""
+    port = free_port()
+    server = await start_grpc_server(live_services, host="127.0.0.1", port=port)
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as chan:
+            yield chan
+    finally:
+        await server.stop(None)
