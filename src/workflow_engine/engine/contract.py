@@ -33,10 +33,22 @@ QUERY_SNAPSHOT = "snapshot"  # -> InstanceSnapshot
 #: Activity that writes a RuntimeBatch to the database (implemented in engine/activities).
 ACTIVITY_APPLY_RUNTIME_BATCH = "wfe.apply_runtime_batch"
 
+#: Prefix of every instance workflow id (`pi-<instance_id>`).
+WORKFLOW_ID_PREFIX = "pi-"
+
 
 def workflow_id(instance_id: str) -> str:
     """The Temporal workflow id of a process instance."""
-    return f"pi-{instance_id}"
+    return f"{WORKFLOW_ID_PREFIX}{instance_id}"
+
+
+def instance_id_of(workflow_id_: str) -> str | None:
+    """The instance id a workflow id names (`pi-<instance_id>`), or None for another id."""
+    if not workflow_id_.startswith(WORKFLOW_ID_PREFIX) or len(workflow_id_) == len(
+        WORKFLOW_ID_PREFIX
+    ):
+        return None
+    return workflow_id_[len(WORKFLOW_ID_PREFIX) :]
 
 
 @dataclass
@@ -44,7 +56,9 @@ class StartInstanceInput:
     """Input of `ProcessInstanceWorkflow`; pins the definition version by content.
 
     Attributes:
-        instance_id: The instance's id (also the row id in `process_instance`).
+        instance_id: The instance's id (also the row id in `process_instance`). Empty: the
+            workflow derives it from its own workflow id `pi-<instance_id>` (a timer start
+            schedule cannot name each instance; Temporal appends the fire time to its id).
         definition_id: The deployed version's id.
         definition_key: Its key.
         definition_version: Its version number.

@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         SetVariablesRequest,
         SignalDelivery,
         StartInstanceInput,
+        instance_id_of,
     )
     from workflow_engine.engine.interpreter import DefinitionError, Runtime, load_model
     from workflow_engine.engine.interpreter.variables import type_errors
@@ -48,11 +49,24 @@ class ProcessInstanceWorkflow:
     def __init__(self, inp: StartInstanceInput) -> None:
         """Parse the pinned definition (cached by content hash) and prepare the runtime."""
         self._problem: str | None = None
-        try:
-            model = load_model(inp.document, inp.content_hash)
-        except DefinitionError as exc:
-            self._problem = str(exc)
-            model = None
+        if not inp.instance_id:
+            # A timer start schedule cannot name each instance: its workflow id is the fixed
+            # `pi-<prefix>` plus the fire time Temporal appends, so the id is the instance's.
+            # Set in place: `run` receives this very object.
+            derived = instance_id_of(workflow.info().workflow_id)
+            if derived is None:
+                self._problem = (
+                    "the input has no instance_id and the workflow id "
+                    f"{workflow.info().workflow_id!r} does not name one (expected 'pi-<id>')"
+                )
+            else:
+                inp.instance_id = derived
+        model = None
+        if self._problem is None:
+            try:
+                model = load_model(inp.document, inp.content_hash)
+            except DefinitionError as exc:
+                self._problem = str(exc)
         self._rt: Runtime | None = Runtime(inp, model) if model is not None else None
 
     @workflow.run
