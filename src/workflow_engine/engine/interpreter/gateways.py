@@ -160,9 +160,13 @@ async def event_based(rt: Runtime, token: Token, node: FlowNode) -> list[Next]:
     try:
         await workflow.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for waiter in waiters:
-            if not waiter.done():
-                waiter.cancel()
+        losers = [w for w in waiters if not w.done()]
+        for waiter in losers:
+            waiter.cancel()
+        # Let the losers unwind (their `finally` drops the subscription) before the token
+        # moves on: otherwise the next flush still mirrors the cancelled wait.
+        if losers:
+            await asyncio.gather(*losers, return_exceptions=True)
     index = next(i for i, w in enumerate(waiters) if w.done() and not w.cancelled())
     winner = targets[index]
     received = waiters[index].result() or {}
