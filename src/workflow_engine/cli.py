@@ -1,8 +1,10 @@
 """The `wfe` command line: run the product, and talk to a running server.
 
 `wfe dev` runs everything embedded; `wfe serve` / `wfe migrate` are the production parts;
-`wfe validate` checks a file locally (no server needed); `wfe deploy` and `wfe definitions` talk
-to a running server's REST API (`--server`, env `WFE_SERVER_URL`).
+`wfe validate` checks a file locally (no server needed); `wfe deploy`, `wfe definitions` and the
+runtime commands (`wfe start`, `instances`, `instance`, `tasks`, `claim`, `complete`, `signal`,
+`message`, `pause`, `resume`, `retry`, `terminate`, `cancel`) talk to a running server's REST
+API (`--server`, env `WFE_SERVER_URL`).
 """
 
 from __future__ import annotations
@@ -244,6 +246,354 @@ def definitions(
             d["deploy_time"],
         )
     _out.print(table)
+
+
+VarOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--var",
+        "-v",
+        help="A variable NAME=VALUE; repeatable. VALUE is JSON when it parses as JSON "
+        '(3, true, null, [1,2], {"a":1}), else text.',
+    ),
+]
+OutputOpt = Annotated[str, typer.Option("--output", "-o", help="table or json")]
+UserOpt = Annotated[str | None, typer.Option("--user", help="The acting user id.")]
+
+
+def _reject_constant(name: str) -> Any:
+    # NaN / Infinity parse in Python but are not JSON: keep them as text.
+    raise ValueError(name)
+
+
+def parse_var(text: str) -> tuple[str, Any]:
+    """Split `NAME=VALUE`; VALUE is JSON when it parses as JSON, else the text itself.
+
+    Raises:
+        ValueError: when there is no `=` or the name is empty (the message says so).
+    """
+    name, sep, raw = text.partition("=")
+    name = name.strip()
+    if not sep or not name:
+        raise ValueError(f"--var {text!r} must be NAME=VALUE, e.g. --var email=bob@example.com")
+    try:
+        value: Any = json.loads(raw, parse_constant=_reject_constant)
+    except ValueError:
+        value = raw
+    return name, value
+
+
+def _variables(items: list[str] | None) -> dict[str, Any]:
+    variables: dict[str, Any] = {}
+    for item in items or []:
+        try:
+            name, value = parse_var(item)
+        except ValueError as exc:
+            _err.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from None
+        variables[name] = value
+    return variables
+
+
+def _output(output: str) -> str:
+    if output not in ("table", "json"):
+        _err.print(f"[red]--output must be table or json, got {output!r}[/red]")
+        raise typer.Exit(2)
+    return output
+
+
+def _all_pages(server: str, path: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    # httpx would send a None as an empty value, which the server reads as a filter.
+    query = {k: v for k, v in params.items() if v is not None}
+    items: list[dict[str, Any]] = []
+    token: str | None = None
+    while True:
+        paging = {"page_size": 200, **({"page_token": token} if token else {})}
+        page = _request("GET", server, path, params={**query, **paging})
+        items.extend(page["items"])
+        token = page.get("next_page_token")
+        if not token:
+            return items
+
+
+def _print_instance(body: dict[str, Any]) -> None:
+    _out.print(f"[bold]instance {body['id']}[/bold]")
+    rows = [
+        ("definition", f"{body['definition_key']} v{body['definition_version']}"),
+        ("status", body["status"]),
+        ("business key", body.get("business_key") or ""),
+        ("started by", body.get("start_user_id") or ""),
+        ("started", body["start_time"]),
+        ("ended", body.get("end_time") or ""),
+        ("end reason", body.get("end_reason") or ""),
+        ("active", ", ".join(body.get("active_element_ids", []))),
+    ]
+    for label, value in rows:
+        if value:
+            _out.print(f"  {label:<13}{value}")
+    variables = body.get("variables") or {}
+    if variables:
+        _out.print("  variables")
+        for name in sorted(variables):
+            _out.print(f"    {name} = {json.dumps(variables[name], ensure_ascii=False)}")
+    for incident in body.get("incidents", []):
+        _out.print(f"  [red]incident[/red] at {incident.get('node_id')}: {incident.get('message')}")
+
+
+@app.command()
+def start(
+    key: Annotated[str, typer.Argument(help="Definition key.")],
+    var: VarOpt = None,
+    business_key: Annotated[str | None, typer.Option(help="Business key.")] = None,
+    version: Annotated[
+        int | None, typer.Option(min=1, help="This version instead of the latest.")
+    ] = None,
+    user: UserOpt = None,
+    server: ServerOpt = DEFAULT_SERVER,
+    output: OutputOpt = "table",
+) -> None:
+    """Start an instance of a deployed definition."""
+    fmt = _output(output)
+    body: dict[str, Any] = {"definition_key": key, "variables": _variables(var)}
+    if business_key is not None:
+        body["business_key"] = business_key
+    if version is not None:
+        body["version"] = version
+    if user is not None:
+        body["user_id"] = user
+    started = _request("POST", server, "/api/v1/instances", json=body)
+    if fmt == "json":
+        _out.print_json(json.dumps(started))
+        return
+    _out.print(
+        f"[green]✓ started {started['id']}[/green] "
+        f"({started['definition_key']} v{started['definition_version']}, {started['status']})"
+    )
+
+
+@app.command()
+def instances(
+    status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
+    key: Annotated[str | None, typer.Option(help="Only this definition key.")] = None,
+    business_key: Annotated[str | None, typer.Option(help="Only this business key.")] = None,
+    server: ServerOpt = DEFAULT_SERVER,
+    output: OutputOpt = "table",
+) -> None:
+    """List process instances (all pages), oldest first."""
+    fmt = _output(output)
+    params = {"status": status, "definition_key": key, "business_key": business_key}
+    items = _all_pages(server, "/api/v1/instances", params)
+    if fmt == "json":
+        _out.print_json(json.dumps(items))
+        return
+    table = Table("id", "definition", "status", "business key", "active", "started")
+    for i in items:
+        table.add_row(
+            i["id"],
+            f"{i['definition_key']} v{i['definition_version']}",
+            i["status"],
+            i.get("business_key") or "",
+            ", ".join(i.get("active_element_ids", [])),
+            i["start_time"],
+        )
+    _out.print(table)
+
+
+@app.command()
+def instance(
+    instance_id: Annotated[str, typer.Argument(help="Instance id.")],
+    server: ServerOpt = DEFAULT_SERVER,
+    output: OutputOpt = "table",
+) -> None:
+    """Show one instance: status, active elements, variables, incidents."""
+    fmt = _output(output)
+    body = _request("GET", server, f"/api/v1/instances/{instance_id}")
+    if fmt == "json":
+        _out.print_json(json.dumps(body))
+        return
+    _print_instance(body)
+
+
+@app.command()
+def tasks(
+    assignee: Annotated[str | None, typer.Option(help="Only tasks of this assignee.")] = None,
+    candidate_user: Annotated[
+        str | None, typer.Option(help="Only tasks this user is a candidate for.")
+    ] = None,
+    candidate_group: Annotated[
+        str | None, typer.Option(help="Only tasks of this candidate group.")
+    ] = None,
+    state: Annotated[str | None, typer.Option(help="Only this state.")] = None,
+    instance_id: Annotated[
+        str | None, typer.Option("--instance", help="Only this instance.")
+    ] = None,
+    server: ServerOpt = DEFAULT_SERVER,
+    output: OutputOpt = "table",
+) -> None:
+    """List user tasks (all pages), oldest first."""
+    fmt = _output(output)
+    params = {
+        "assignee": assignee,
+        "candidate_user": candidate_user,
+        "candidate_group": candidate_group,
+        "state": state,
+        "instance_id": instance_id,
+    }
+    items = _all_pages(server, "/api/v1/tasks", params)
+    if fmt == "json":
+        _out.print_json(json.dumps(items))
+        return
+    table = Table("id", "name", "element", "state", "assignee", "candidates", "instance")
+    for t in items:
+        candidates = [
+            *t.get("candidate_users", []),
+            *(f"@{g}" for g in t.get("candidate_groups", [])),
+        ]
+        table.add_row(
+            t["id"],
+            t["name"],
+            t["element_id"],
+            t["state"],
+            t.get("assignee") or "",
+            ", ".join(candidates),
+            t["instance_id"],
+        )
+    _out.print(table)
+
+
+@app.command()
+def claim(
+    task_id: Annotated[str, typer.Argument(help="Task id.")],
+    user: Annotated[str, typer.Option("--user", help="Who claims the task.")],
+    server: ServerOpt = DEFAULT_SERVER,
+) -> None:
+    """Claim an unassigned task."""
+    body = _request("POST", server, f"/api/v1/tasks/{task_id}/claim", json={"user_id": user})
+    _out.print(f"[green]✓ task {body['id']}[/green] ({body['name']}) claimed by {body['assignee']}")
+
+
+@app.command()
+def complete(
+    task_id: Annotated[str, typer.Argument(help="Task id.")],
+    var: VarOpt = None,
+    user: UserOpt = None,
+    server: ServerOpt = DEFAULT_SERVER,
+) -> None:
+    """Complete a task with output variables; the instance moves on."""
+    payload: dict[str, Any] = {"variables": _variables(var)}
+    if user is not None:
+        payload["user_id"] = user
+    body = _request("POST", server, f"/api/v1/tasks/{task_id}/complete", json=payload)
+    _out.print(
+        f"[green]✓ task {body['task_id']} completed[/green] "
+        f"({body['node_id']}; instance {body['instance_status']})"
+    )
+
+
+@app.command(name="signal")
+def send_signal(
+    name: Annotated[str, typer.Argument(help="Signal id or name.")],
+    var: VarOpt = None,
+    server: ServerOpt = DEFAULT_SERVER,
+) -> None:
+    """Broadcast a signal to every instance waiting on it."""
+    body = _request(
+        "POST", server, "/api/v1/signals", json={"name": name, "variables": _variables(var)}
+    )
+    _out.print(f"[green]✓ signal {name!r}[/green] delivered to {body['delivered']} instance(s)")
+
+
+@app.command()
+def message(
+    name: Annotated[str, typer.Argument(help="Message id or name.")],
+    correlation_key: Annotated[
+        str | None, typer.Option(help="Select the waiting instance by correlation key.")
+    ] = None,
+    business_key: Annotated[
+        str | None, typer.Option(help="Select the waiting instance by business key.")
+    ] = None,
+    var: VarOpt = None,
+    user: UserOpt = None,
+    server: ServerOpt = DEFAULT_SERVER,
+) -> None:
+    """Deliver a message to the one waiting instance, or start one at a message start."""
+    payload: dict[str, Any] = {"name": name, "variables": _variables(var)}
+    for field, value in (
+        ("correlation_key", correlation_key),
+        ("business_key", business_key),
+        ("user_id", user),
+    ):
+        if value is not None:
+            payload[field] = value
+    body = _request("POST", server, "/api/v1/messages", json=payload)
+    what = "started" if body["started"] else "delivered to"
+    _out.print(f"[green]✓ message {name!r}[/green] {what} instance {body['instance_id']}")
+
+
+def _control(server: str, instance_id: str, action: str, payload: dict[str, Any]) -> None:
+    _request("POST", server, f"/api/v1/instances/{instance_id}/{action}", json=payload or None)
+    _out.print(f"[green]✓ {action} requested[/green] for instance {instance_id}")
+
+
+ReasonOpt = Annotated[str, typer.Option(help="Why (recorded with the instance).")]
+
+
+@app.command()
+def pause(
+    instance_id: Annotated[str, typer.Argument(help="Instance id.")],
+    user: UserOpt = None,
+    server: ServerOpt = DEFAULT_SERVER,
+) -> None:
+    """Pause an instance: it starts no new step until resumed."""
+    _control(server, instance_id, "pause", {"user_id": user} if user else {})
+
+
+@app.command()
+def resume(
+    instance_id: Annotated[str, typer.Argument(help="Instance id.")],
+    user: UserOpt = None,
+    server: ServerOpt = DEFAULT_SERVER,
+) -> None:
+    """Resume a paused instance."""
+    _control(server, instance_id, "resume", {"user_id": user} if user else {})
+
+
+@app.command()
+def retry(
+    instance_id: Annotated[str, typer.Argument(help="Instance id.")],
+    node: Annotated[
+        str | None, typer.Option(help="Retry only the incident at this element.")
+    ] = None,
+    user: UserOpt = None,
+    server: ServerOpt = DEFAULT_SERVER,
+) -> None:
+    """Retry the failed step(s) of an instance in incident."""
+    payload = {k: v for k, v in (("node_id", node), ("user_id", user)) if v}
+    _control(server, instance_id, "retry", payload)
+
+
+@app.command()
+def terminate(
+    instance_id: Annotated[str, typer.Argument(help="Instance id.")],
+    reason: ReasonOpt = "",
+    user: UserOpt = None,
+    server: ServerOpt = DEFAULT_SERVER,
+) -> None:
+    """End an instance at once (status terminated)."""
+    payload = {k: v for k, v in (("reason", reason), ("user_id", user)) if v}
+    _control(server, instance_id, "terminate", payload)
+
+
+@app.command()
+def cancel(
+    instance_id: Annotated[str, typer.Argument(help="Instance id.")],
+    reason: ReasonOpt = "",
+    user: UserOpt = None,
+    server: ServerOpt = DEFAULT_SERVER,
+) -> None:
+    """Run an instance down cleanly (status cancelled)."""
+    payload = {k: v for k, v in (("reason", reason), ("user_id", user)) if v}
+    _control(server, instance_id, "cancel", payload)
 
 
 def _request(method: str, server: str, path: str, **kwargs: Any) -> dict[str, Any]:
