@@ -73,6 +73,7 @@ class Engine:
     messages: list[dict[str, Any]] = field(default_factory=list)
     definitions: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: dict[str, list[Any]] = field(default_factory=dict)
+    registered: list[StartInstanceInput] = field(default_factory=list)
 
     async def start(
         self,
@@ -176,6 +177,11 @@ async def engine(
     async def apply_runtime_batch(batch: RuntimeBatch) -> None:
         state.batches.append(batch)
 
+    @activity.defn(name="wfe.register_instance")
+    async def register_instance(start: StartInstanceInput) -> bool:
+        state.registered.append(start)
+        return True
+
     @activity.defn(name="wfe.broadcast_signal")
     async def broadcast_signal(request: dict[str, Any]) -> dict[str, Any]:
         state.broadcasts.append(request)
@@ -203,6 +209,7 @@ async def engine(
         workflows=[ProcessInstanceWorkflow],
         activities=[
             apply_runtime_batch,
+            register_instance,
             broadcast_signal,
             send_message,
             resolve_definition,

@@ -32,6 +32,8 @@ QUERY_SNAPSHOT = "snapshot"  # -> InstanceSnapshot
 
 #: Activity that writes a RuntimeBatch to the database (implemented in engine/activities).
 ACTIVITY_APPLY_RUNTIME_BATCH = "wfe.apply_runtime_batch"
+#: Activity that writes the instance row of an instance started with `register=True`.
+ACTIVITY_REGISTER_INSTANCE = "wfe.register_instance"
 
 #: Prefix of every instance workflow id (`pi-<instance_id>`).
 WORKFLOW_ID_PREFIX = "pi-"
@@ -74,6 +76,11 @@ class StartInstanceInput:
         implemented_listeners: Listener classes some worker implements (others are skipped).
         carry: Interpreter state carried over a continue-as-new; None on the first run.
         next_sequence: First event sequence number of this run (continue-as-new keeps counting).
+        register: Write the `process_instance` row (activity `wfe.register_instance`) before
+            the first batch: for instances not started through the instance service (call
+            activity children, timer-start schedules). Ignored on continued runs.
+        continue_as_new_after: History length (events) after which the run continues as new
+            at the next point where every token rests (Temporal's own suggestion also counts).
     """
 
     instance_id: str
@@ -92,6 +99,8 @@ class StartInstanceInput:
     implemented_listeners: list[str] = field(default_factory=list)
     carry: dict[str, Any] | None = None
     next_sequence: int = 1
+    register: bool = False
+    continue_as_new_after: int = 10_000
 
 
 @dataclass

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from contextlib import nullcontext
+from typing import TYPE_CHECKING, Any
 
 from workflow_engine.engine.interpreter import (
     boundary,
+    carry,
     events,
     gateways,
     multi_instance,
@@ -20,7 +22,7 @@ from workflow_engine.model.types import FlowNode, NodeType
 if TYPE_CHECKING:
     from workflow_engine.engine.interpreter.runtime import Runtime
 
-__all__ = ["arm_event_subprocesses", "dispatch"]
+__all__ = ["arm_event_subprocesses", "dispatch", "resume"]
 
 _Step = Callable[["Runtime", Token, FlowNode], Awaitable[list[Next]]]
 _Work = Callable[["Runtime", Token, FlowNode], Awaitable[None]]
@@ -49,6 +51,10 @@ _WORK: dict[NodeType, _Work] = {
     NodeType.SUB_PROCESS: subprocess.embedded,
     NodeType.CALL_ACTIVITY: subprocess.call_activity,
 }
+
+#: Activities whose waits a continue-as-new cannot carry (child workflows, child scopes, a
+#: receive task's message wait inside the activity frame).
+_BLOCKING = frozenset({NodeType.CALL_ACTIVITY, NodeType.SUB_PROCESS, NodeType.RECEIVE_TASK})
 
 
 def _is_event_subprocess(rt: Runtime, node: FlowNode) -> bool:
@@ -88,14 +94,35 @@ async def run_activity(rt: Runtime, token: Token, node: FlowNode) -> list[Next]:
     """Start / end records and listeners around the body and its boundary events."""
     rt.record("activity.started", node=node)
     await rt.run_listeners(node.listeners, "start", node=node, scope=token.scope)
-    if rt.model.boundary_events(node.id):
-        taken = await boundary.run_with_boundaries(
-            rt, token, node, lambda: run_body(rt, token, node)
-        )
-        if taken is not None:
-            return taken
-    else:
-        await run_body(rt, token, node)
+    has_boundaries = bool(rt.model.boundary_events(node.id))
+    blocks = has_boundaries or node.multi_instance is not None or node.type in _BLOCKING
+    with carry.blocking(token) if blocks else nullcontext():
+        if has_boundaries:
+            taken = await boundary.run_with_boundaries(
+                rt, token, node, lambda: run_body(rt, token, node)
+            )
+            if taken is not None:
+                return taken
+        else:
+            await run_body(rt, token, node)
+    return await _complete_activity(rt, token, node)
+
+
+async def _complete_activity(rt: Runtime, token: Token, node: FlowNode) -> list[Next]:
     rt.record("activity.completed", node=node)
     await rt.run_listeners(node.listeners, "end", node=node, scope=token.scope)
     return rt.leave(token, node)
+
+
+async def resume(rt: Runtime, token: Token, node: FlowNode, rest: dict[str, Any]) -> list[Next]:
+    """Pick up a wait carried over a continue-as-new (`rest` as `carry.capture` wrote it)."""
+    kind = rest.get("kind")
+    if kind == "user_task":
+        await tasks.await_user_task(rt, token, node, str(rest["task_id"]))
+        return await _complete_activity(rt, token, node)
+    if kind in ("timer", "delivery"):
+        return await events.resume_catch(rt, token, node, rest)
+    raise IncidentError(
+        f"node '{node.id}': a carried wait of kind {kind!r} cannot be resumed",
+        error_type="Unsupported",
+    )

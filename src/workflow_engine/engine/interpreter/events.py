@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from temporalio import workflow
 
 from workflow_engine.engine.interpreter import waits
+from workflow_engine.engine.interpreter.carry import blocking, parse_time, resting
 from workflow_engine.engine.interpreter.catchers import error_code_of, find_error_catcher
 from workflow_engine.engine.interpreter.state import (
     IncidentError,
@@ -19,6 +20,7 @@ from workflow_engine.engine.interpreter.state import (
     Scope,
     ThrownBpmnError,
     Token,
+    iso,
 )
 from workflow_engine.expressions import (
     apply_input_mapping,
@@ -149,7 +151,11 @@ async def intermediate_catch(rt: Runtime, token: Token, node: FlowNode) -> list[
     raw_timeout = node.config.get("timeout")
     timeout = parse_duration(raw_timeout).total_seconds() if isinstance(raw_timeout, str) else None
     rt.record("event.waiting", node=node)
-    received = await waits.wait_trigger(rt, token, node, limit=timeout)
+    if timeout is not None:
+        with blocking(token):  # the timeout's own timer is not carried over continue-as-new
+            received = await waits.wait_trigger(rt, token, node, limit=timeout)
+    else:
+        received = await waits.wait_trigger(rt, token, node, rest=True)
     if received is None:
         await rt.gate()
         action = node.config.get("timeout_action", "cancel")
@@ -157,9 +163,28 @@ async def intermediate_catch(rt: Runtime, token: Token, node: FlowNode) -> list[
         if action == "continue":
             return rt.leave(token, node)
         raise InstanceCancelledError(f"event '{node.id}' timed out after {raw_timeout}")
+    return _caught(rt, token, node, received)
+
+
+def _caught(rt: Runtime, token: Token, node: FlowNode, received: dict[str, Any]) -> list[Next]:
     merge_delivery(rt, token, node, received)
     rt.record("event.passed", node=node)
     return rt.leave(token, node)
+
+
+async def resume_catch(
+    rt: Runtime, token: Token, node: FlowNode, rest: dict[str, Any]
+) -> list[Next]:
+    """Go on waiting at an intermediate catch event carried over a continue-as-new."""
+    if rest.get("kind") == "timer":
+        with resting(token, dict(rest)):
+            await waits.sleep_until(rt, parse_time(str(rest["fire_at"])))
+        await rt.gate()
+        rt.record("timer.fired", node=node, data={"index": rest.get("index", 0)})
+        return _caught(rt, token, node, {})
+    item = await waits.wait_delivery(rt, token, node, rest=True)
+    raw = (item or {}).get("variables")
+    return _caught(rt, token, node, dict(raw) if isinstance(raw, dict) else {})
 
 
 async def boundary_event(rt: Runtime, token: Token, node: FlowNode) -> list[Next]:
@@ -182,30 +207,57 @@ def _event_subprocess_starts(rt: Runtime, scope: Scope) -> list[FlowNode]:
     return starts
 
 
-def arm_event_subprocesses(rt: Runtime, scope: Scope) -> None:
-    """Start waiting for the triggers of the scope's event subprocesses."""
+def arm_event_subprocesses(
+    rt: Runtime, scope: Scope, *, restore: dict[str, dict[str, Any]] | None = None
+) -> None:
+    """Start waiting for the triggers of the scope's event subprocesses.
+
+    Args:
+        rt: The runtime.
+        scope: The scope whose event subprocesses are armed.
+        restore: After a continue-as-new: only the triggers still armed, as they were.
+    """
     for start in _event_subprocess_starts(rt, scope):
-        scope.listeners.append(rt.create_task(_event_subprocess_trigger(rt, scope, start)))
+        state = None
+        if restore is not None:
+            state = restore.get(start.id)
+            if state is None:
+                continue
+        scope.listeners.append(
+            rt.create_task(_event_subprocess_trigger(rt, scope, start, state=state))
+        )
 
 
-async def _event_subprocess_trigger(rt: Runtime, scope: Scope, start: FlowNode) -> None:
+async def _event_subprocess_trigger(
+    rt: Runtime, scope: Scope, start: FlowNode, *, state: dict[str, Any] | None = None
+) -> None:
     interrupting = start.config.get("is_interrupting", True) is not False
     probe = Token(id=scope.id, node_id=start.id, scope=scope)
-    armed = workflow.now()
-    index = 0
-    while True:
-        if start.event_kind is EventKind.TIMER:
-            if not await waits.wait_timer(rt, probe, start, index=index, armed_at=armed):
+    armed = parse_time(str(state["armed_at"])) if state else workflow.now()
+    index = int(state.get("index", 0)) if state else 0
+    announce = state is None
+    scope.armed[start.id] = {"armed_at": iso(armed), "index": index}
+    try:
+        while True:
+            if start.event_kind is EventKind.TIMER:
+                fired = await waits.wait_timer(
+                    rt, probe, start, index=index, armed_at=armed, announce=announce
+                )
+                if not fired:
+                    return
+                announce = True
+                index += 1
+                scope.armed[start.id]["index"] = index
+                variables: dict[str, Any] = {}
+            else:
+                item = await waits.wait_delivery(rt, probe, start)
+                assert item is not None
+                raw = item.get("variables")
+                variables = dict(raw) if isinstance(raw, dict) else {}
+            rt.record("event_subprocess.triggered", node=start, data={"interrupting": interrupting})
+            rt.set_variables(scope, variables, node=start, source="event")
+            rt.trigger_event_subprocess(scope, start, interrupting=interrupting)
+            if interrupting:
                 return
-            index += 1
-            variables: dict[str, Any] = {}
-        else:
-            item = await waits.wait_delivery(rt, probe, start)
-            assert item is not None
-            raw = item.get("variables")
-            variables = dict(raw) if isinstance(raw, dict) else {}
-        rt.record("event_subprocess.triggered", node=start, data={"interrupting": interrupting})
-        rt.set_variables(scope, variables, node=start, source="event")
-        rt.trigger_event_subprocess(scope, start, interrupting=interrupting)
-        if interrupting:
-            return
+    finally:
+        scope.armed.pop(start.id, None)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from temporalio import workflow
 
 from workflow_engine.engine.interpreter import waits
+from workflow_engine.engine.interpreter.carry import blocking, resting
 from workflow_engine.engine.interpreter.events import merge_delivery
 from workflow_engine.engine.interpreter.state import IncidentError, Next, Token
 from workflow_engine.expressions import evaluate_condition
@@ -75,12 +76,13 @@ async def _wait_merge(rt: Runtime, token: Token, node: FlowNode, ready: Any) -> 
     """Wait at a join until merged into another token (False) or chosen to go on (True)."""
     key = (token.scope.id, node.id)
     try:
-        await workflow.wait_condition(
-            lambda: (
-                token.consumed
-                or (bool(rt.joins.get(key)) and rt.joins[key][0] is token and ready())
+        with resting(token, {"kind": "join"}):
+            await workflow.wait_condition(
+                lambda: (
+                    token.consumed
+                    or (bool(rt.joins.get(key)) and rt.joins[key][0] is token and ready())
+                )
             )
-        )
     except asyncio.CancelledError:
         if token in rt.joins.get(key, []):
             rt.joins[key].remove(token)
@@ -158,7 +160,8 @@ async def event_based(rt: Runtime, token: Token, node: FlowNode) -> list[Next]:
     rt.record("gateway.waiting", node=node, data={"events": [t.id for t in targets]})
     waiters = [rt.create_task(waits.wait_trigger(rt, token, target)) for target in targets]
     try:
-        await workflow.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        with blocking(token):
+            await workflow.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
     finally:
         losers = [w for w in waiters if not w.done()]
         for waiter in losers:

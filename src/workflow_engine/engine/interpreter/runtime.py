@@ -20,6 +20,7 @@ from temporalio.common import RetryPolicy
 
 from workflow_engine.engine.contract import (
     ACTIVITY_APPLY_RUNTIME_BATCH,
+    ACTIVITY_REGISTER_INSTANCE,
     EngineEvent,
     IncidentInfo,
     InstanceResult,
@@ -29,7 +30,7 @@ from workflow_engine.engine.contract import (
     SubscriptionRecord,
     TaskRecord,
 )
-from workflow_engine.engine.interpreter import behaviours
+from workflow_engine.engine.interpreter import behaviours, carry
 from workflow_engine.engine.interpreter.state import (
     IncidentError,
     InstanceCancelledError,
@@ -52,6 +53,7 @@ T = TypeVar("T")
 _BATCH_RETRY = RetryPolicy(maximum_interval=datetime.timedelta(seconds=10))
 _BATCH_TIMEOUT = datetime.timedelta(seconds=30)
 _LISTENER_TIMEOUT = datetime.timedelta(minutes=1)
+_REGISTER_TIMEOUT = datetime.timedelta(seconds=30)
 
 
 class Runtime:
@@ -86,8 +88,10 @@ class Runtime:
         self._outbox: list[RuntimeBatch] = []
         self._batches_made = 0
         self._batches_applied = 0
-        self._last_status = ""
-        self._last_active: list[str] = []
+        self.last_status = ""
+        self.last_active: list[str] = []
+        self.started_at = workflow.now()
+        self.carried: dict[str, Any] = {}
 
     # --- tasks -------------------------------------------------------------------------------
 
@@ -175,8 +179,8 @@ class Runtime:
             or self.changed_tasks
             or self.subscriptions_dirty
             or ended
-            or status != self._last_status
-            or active != self._last_active
+            or status != self.last_status
+            or active != self.last_active
         ):
             return None
         batch = RuntimeBatch(
@@ -199,8 +203,8 @@ class Runtime:
         self.changed_vars = {}
         self.changed_tasks = {}
         self.subscriptions_dirty = False
-        self._last_status = status
-        self._last_active = active
+        self.last_status = status
+        self.last_active = active
         return batch
 
     async def flush(self, *, ended: bool = False, reason: str | None = None) -> None:
@@ -282,8 +286,12 @@ class Runtime:
     ) -> Token:
         """Put a new token on `node_id` in `scope` and start driving it."""
         token = Token(id=str(workflow.uuid4()), node_id=node_id, scope=scope, via=via, entry=entry)
-        scope.tokens[token.id] = token
-        scope.tasks[token.id] = self.create_task(self._token_main(token))
+        return self.adopt(token)
+
+    def adopt(self, token: Token) -> Token:
+        """Start driving `token` (a new one, or one restored after a continue-as-new)."""
+        token.scope.tokens[token.id] = token
+        token.scope.tasks[token.id] = self.create_task(self._token_main(token))
         return token
 
     async def _token_main(self, token: Token) -> None:
@@ -306,9 +314,15 @@ class Runtime:
 
     async def _walk(self, token: Token) -> None:
         while True:
-            await self.gate()
+            resume = token.resume
+            token.resume = None
+            if resume is None:
+                await self._rest(token)
             node = self.model.node(token.node_id)
-            nexts = await self.guarded(token, node, self._dispatcher(token, node))
+            if resume is not None:
+                nexts = await self.guarded(token, node, self._resumer(token, node, resume))
+            else:
+                nexts = await self.guarded(token, node, self._dispatcher(token, node))
             if not nexts:
                 return
             for target, via in nexts[1:]:
@@ -318,6 +332,21 @@ class Runtime:
 
     def _dispatcher(self, token: Token, node: FlowNode) -> Callable[[], Awaitable[list[Next]]]:
         return lambda: behaviours.dispatch(self, token, node)
+
+    def _resumer(
+        self, token: Token, node: FlowNode, rest: dict[str, Any]
+    ) -> Callable[[], Awaitable[list[Next]]]:
+        return lambda: behaviours.resume(self, token, node, rest)
+
+    async def _rest(self, token: Token) -> None:
+        """A step boundary: hold while paused, park while a continue-as-new is wanted."""
+        with carry.resting(token, {"kind": "step"}):
+            while True:
+                await self.gate()
+                if not carry.may_park(self, token):
+                    return
+                # The run ends here by continue-as-new, unless a blocking wait shows up.
+                await workflow.wait_condition(lambda: not carry.may_park(self, token))
 
     async def gate(self) -> None:
         """Hold while the instance is paused (no new step starts)."""
@@ -346,7 +375,7 @@ class Runtime:
             message=exc.message,
             attempts=exc.attempts,
         )
-        self.incidents[incident.id] = incident
+        self.incidents[incident.id] = incident  # (an open incident blocks continue-as-new)
         self.record(
             "incident.created",
             node=node,
@@ -396,8 +425,21 @@ class Runtime:
             variables=dict(variables or {}),
         )
 
-    async def run_scope(self, scope: Scope, starts: list[tuple[str, str | None]]) -> None:
+    async def run_scope(
+        self,
+        scope: Scope,
+        starts: list[tuple[str, str | None]],
+        *,
+        restored: list[Token] | None = None,
+        armed: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
         """Run a scope from its start nodes until no token is left in it.
+
+        Args:
+            scope: The scope.
+            starts: (node id, entry) of each token to start.
+            restored: Tokens carried over a continue-as-new, started after `starts`.
+            armed: Carried event-subprocess triggers: arm only these, as they were.
 
         Raises:
             ThrownBpmnError: an error left the scope toward a catcher outside it.
@@ -405,9 +447,11 @@ class Runtime:
         scope.outcome = asyncio.get_running_loop().create_future()
         if scope is not self.root:
             self.scopes[scope.id] = scope
-        behaviours.arm_event_subprocesses(self, scope)
+        behaviours.arm_event_subprocesses(self, scope, restore=armed)
         for node_id, entry in starts:
             self.spawn(scope, node_id, entry=entry)
+        for token in restored or []:
+            self.adopt(token)
         if not scope.tokens:
             scope.outcome.set_result(None)
         try:
@@ -621,9 +665,42 @@ class Runtime:
         return starts[0]
 
     async def run(self) -> InstanceResult:
-        """Run the instance to its end and return its result."""
+        """Run the instance to its end and return its result (or continue as new).
+
+        A Temporal-level cancellation (client `handle.cancel()`) ends the instance as
+        `cancelled`, with its final batch written like any other end.
+        """
         writer = self.create_task(self._batch_writer())
         self._tasks.discard(writer)  # keeps running until the final batch is written
+        try:
+            body = await self._begin()
+            return await self._supervise(body)
+        except asyncio.CancelledError:
+            self.request_control("cancelled", "cancelled through Temporal")
+            status, reason = self.control or ("cancelled", "")
+            await self._stop_everything()
+            return await self._finish(status, reason)
+
+    async def _begin(self) -> asyncio.Task[None]:
+        """Start the root scope: fresh, or from the state carried over a continue-as-new."""
+        if self.inp.carry is not None:
+            restored = carry.restore(self, self.inp.carry)
+            return self.create_task(
+                self.run_scope(
+                    self.root,
+                    [],
+                    restored=restored,
+                    armed=dict(self.inp.carry.get("armed", {})),
+                )
+            )
+        if self.inp.register:
+            # The projection refuses batches of an instance without a row (INSTANCE_MISSING).
+            await workflow.execute_activity(
+                ACTIVITY_REGISTER_INSTANCE,
+                self.inp,
+                start_to_close_timeout=_REGISTER_TIMEOUT,
+                retry_policy=_BATCH_RETRY,
+            )
         start = self._start_node()
         variables = dict(self.inp.variables)
         if self.inp.initiator is not None:
@@ -650,22 +727,65 @@ class Runtime:
             },
         )
         await self.run_listeners(self.model.process.listeners, "start", node=None, scope=self.root)
-        body = self.create_task(self.run_scope(self.root, [(start.id, None)]))
+        return self.create_task(self.run_scope(self.root, [(start.id, None)]))
+
+    async def _supervise(self, body: asyncio.Task[None]) -> InstanceResult:
+        """Wait for the end, a control request, a bug, the process timeout or a rest point."""
         timeout = self._process_timeout()
-        try:
-            await workflow.wait_condition(
-                lambda: body.done() or self.control is not None or self.error is not None,
-                timeout=timeout,
-            )
-        except TimeoutError:
-            self.request_control("timed_out", f"process timeout {self.model.process.timeout}")
-        if self.error is not None:
-            raise self.error
-        if self.control is None and body.done():
-            return await self._finish_completed(body)
+        while True:
+            remaining = None
+            if timeout is not None:
+                remaining = max((self.started_at + timeout - workflow.now()).total_seconds(), 0.001)
+            try:
+                await workflow.wait_condition(
+                    lambda: (
+                        body.done()
+                        or self.control is not None
+                        or self.error is not None
+                        or carry.ready(self)
+                    ),
+                    timeout=remaining,
+                )
+            except TimeoutError:
+                self.request_control("timed_out", f"process timeout {self.model.process.timeout}")
+            if self.error is not None:
+                raise self.error
+            if self.control is None and body.done():
+                return await self._finish_completed(body)
+            if self.control is not None:
+                break
+            await self._continue_as_new_if_still_ready()
         status, reason = self.control or ("cancelled", "")
         await self._stop_everything()
         return await self._finish(status, reason)
+
+    def _unflushed(self) -> bool:
+        return bool(
+            self.pending or self.changed_vars or self.changed_tasks or self.subscriptions_dirty
+        )
+
+    async def _continue_as_new_if_still_ready(self) -> None:
+        """Flush, drain signal / update handlers, then hand the state to a new run.
+
+        Returns (without continuing) when the instance stopped resting meanwhile; the caller
+        waits for the next chance.
+        """
+        await self.flush()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        # One more turn of the loop so tokens woken by the handlers run first.
+        await workflow.wait_condition(lambda: True)
+        if not carry.ready(self) or self._unflushed() or self._outbox:
+            return
+        state = carry.capture(self)
+        workflow.continue_as_new(
+            replace(
+                self.inp,
+                variables={},
+                carry=state,
+                next_sequence=self.sequence,
+                register=False,
+            )
+        )
 
     def _process_timeout(self) -> datetime.timedelta | None:
         text = self.model.process.timeout

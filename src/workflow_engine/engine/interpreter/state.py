@@ -35,6 +35,11 @@ class Token:
         entry: For an event-subprocess token: the start event that fired.
         waiting_at: The join gateway the token waits at, if any.
         consumed: Set when a join merged this token into another one.
+        rest: How the token rests right now, when it is at a point a continue-as-new can
+            carry over (see `interpreter.carry`); None while it works or waits otherwise.
+        blocked: Nesting count of waits a continue-as-new cannot carry (call activities,
+            incidents, boundary-guarded waits, ...): while > 0 no token parks for one.
+        resume: Set on a token restored after a continue-as-new: the rest to pick up again.
     """
 
     id: str
@@ -44,6 +49,9 @@ class Token:
     entry: str | None = None
     waiting_at: str | None = None
     consumed: bool = False
+    rest: dict[str, Any] | None = None
+    blocked: int = 0
+    resume: dict[str, Any] | None = None
 
 
 @dataclass(eq=False)
@@ -60,6 +68,8 @@ class Scope:
         tasks: The asyncio task driving each live token, by token id.
         listeners: Event-subprocess trigger waits (do not keep the scope alive).
         outcome: Resolved when the last token leaves; an exception when a BPMN error leaves.
+        armed: Event-subprocess start events still armed, by start event id: when they were
+            armed and the timer fire index (carried over a continue-as-new).
     """
 
     id: str
@@ -71,6 +81,7 @@ class Scope:
     tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     listeners: list[asyncio.Task[None]] = field(default_factory=list)
     outcome: asyncio.Future[None] | None = None
+    armed: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(eq=False)

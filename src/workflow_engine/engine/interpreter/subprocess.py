@@ -99,6 +99,8 @@ async def call_activity(rt: Runtime, token: Token, node: FlowNode) -> None:
         parent_instance_id=rt.instance_id,
         parent_node_id=node.id,
         implemented_listeners=list(rt.inp.implemented_listeners),
+        register=True,  # its row (super_instance_id = this instance) before its first batch
+        continue_as_new_after=rt.inp.continue_as_new_after,
     )
     await rt.flush()
     try:

@@ -16,7 +16,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_
 from temporalio.exceptions import TimeoutError as TemporalTimeout
 
 from workflow_engine.engine.contract import TaskRecord
-from workflow_engine.engine.interpreter import waits
+from workflow_engine.engine.interpreter import carry, waits
 from workflow_engine.engine.interpreter.catchers import known_error_types
 from workflow_engine.engine.interpreter.decisions import run_decision_table
 from workflow_engine.engine.interpreter.events import merge_delivery, throw, throw_error
@@ -266,16 +266,35 @@ async def user_task(rt: Runtime, token: Token, node: FlowNode) -> None:
     rt.record("task.created", node=node, task_id=record.task_id, data={"assignee": record.assignee})
     try:
         await rt.run_listeners(node.listeners, "create", node=node, scope=token.scope)
-        await rt.flush()
-        await workflow.wait_condition(lambda: open_task.closed)
     except asyncio.CancelledError:
-        if not open_task.closed:
-            open_task.closed = True
-            record.state = "cancelled"
-            record.ended_at = rt.now()
-            rt.put_task(record)
-            rt.record("task.cancelled", node=node, task_id=record.task_id)
-        rt.open_tasks.pop(record.task_id, None)
+        _cancel_task(rt, node, record, open_task)
+        raise
+    await await_user_task(rt, token, node, record.task_id)
+
+
+def _cancel_task(rt: Runtime, node: FlowNode, record: TaskRecord, open_task: OpenTask) -> None:
+    if not open_task.closed:
+        open_task.closed = True
+        record.state = "cancelled"
+        record.ended_at = rt.now()
+        rt.put_task(record)
+        rt.record("task.cancelled", node=node, task_id=record.task_id)
+    rt.open_tasks.pop(record.task_id, None)
+
+
+async def await_user_task(rt: Runtime, token: Token, node: FlowNode, task_id: str) -> None:
+    """Wait for the open task `task_id` to be completed, then take its variables.
+
+    Also the way a task carried over a continue-as-new is picked up again.
+    """
+    record = rt.tasks[task_id]
+    open_task = rt.open_tasks[task_id]
+    try:
+        await rt.flush()
+        with carry.resting(token, {"kind": "user_task", "task_id": task_id}):
+            await workflow.wait_condition(lambda: open_task.closed)
+    except asyncio.CancelledError:
+        _cancel_task(rt, node, record, open_task)
         raise
     rt.open_tasks.pop(record.task_id, None)
     record.state = "completed"

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from temporalio import workflow
 
-from workflow_engine.engine.interpreter.state import IncidentError, Token
+from workflow_engine.engine.interpreter.carry import resting
+from workflow_engine.engine.interpreter.state import IncidentError, Token, iso
 from workflow_engine.expressions import evaluate, looks_like_expression
 from workflow_engine.expressions.timers import parse_cycle, parse_date, parse_duration
 from workflow_engine.model.types import EventKind, FlowNode, TimerKind
@@ -54,15 +55,37 @@ async def sleep_until(rt: Runtime, moment: datetime.datetime) -> None:
 
 
 async def wait_timer(
-    rt: Runtime, token: Token, node: FlowNode, *, index: int = 0, armed_at: datetime.datetime
+    rt: Runtime,
+    token: Token,
+    node: FlowNode,
+    *,
+    index: int = 0,
+    armed_at: datetime.datetime,
+    announce: bool = True,
+    rest: bool = False,
 ) -> bool:
-    """Wait for fire `index` of the node's timer; False when the timer never fires again."""
+    """Wait for fire `index` of the node's timer; False when the timer never fires again.
+
+    Args:
+        rt: The runtime.
+        token: The waiting token.
+        node: The timer event.
+        index: Which fire (0-based; cycles fire more than once).
+        armed_at: When the timer was armed (durations and cycles count from it).
+        announce: Record `timer.scheduled` (False: a run continued as new already did).
+        rest: The token rests while it sleeps (a continue-as-new may carry the wait).
+    """
     moment = fire_time(rt, token, node, index=index, armed_at=armed_at)
     if moment is None:
         return False
-    rt.record("timer.scheduled", node=node, data={"fire_at": rt.now_of(moment), "index": index})
+    if announce:
+        rt.record("timer.scheduled", node=node, data={"fire_at": rt.now_of(moment), "index": index})
     await rt.flush()
-    await sleep_until(rt, moment)
+    if rest:
+        with resting(token, {"kind": "timer", "fire_at": iso(moment), "index": index}):
+            await sleep_until(rt, moment)
+    else:
+        await sleep_until(rt, moment)
     await rt.gate()
     rt.record("timer.fired", node=node, data={"index": index})
     return True
@@ -94,9 +117,12 @@ def correlation_key(rt: Runtime, token: Token, node: FlowNode) -> str | None:
 
 
 async def wait_delivery(
-    rt: Runtime, token: Token, node: FlowNode, *, limit: float | None = None
+    rt: Runtime, token: Token, node: FlowNode, *, limit: float | None = None, rest: bool = False
 ) -> dict[str, Any] | None:
-    """Subscribe to the node's signal / message and wait for it; None on timeout."""
+    """Subscribe to the node's signal / message and wait for it; None on timeout.
+
+    With `rest` the token rests while it waits (a continue-as-new may carry the wait).
+    """
     kind, name, ref = names(rt, node)
     key = correlation_key(rt, token, node) if kind == "message" else None
     sub = rt.subscribe(
@@ -105,7 +131,11 @@ async def wait_delivery(
     try:
         await rt.flush()
         try:
-            await workflow.wait_condition(lambda: bool(sub.inbox), timeout=limit)
+            if rest:
+                with resting(token, {"kind": "delivery", "subscription": sub.id}):
+                    await workflow.wait_condition(lambda: bool(sub.inbox), timeout=limit)
+            else:
+                await workflow.wait_condition(lambda: bool(sub.inbox), timeout=limit)
         except TimeoutError:
             return None
         item = sub.inbox.pop(0)
@@ -121,16 +151,16 @@ async def wait_delivery(
 
 
 async def wait_trigger(
-    rt: Runtime, token: Token, node: FlowNode, *, limit: float | None = None
+    rt: Runtime, token: Token, node: FlowNode, *, limit: float | None = None, rest: bool = False
 ) -> dict[str, Any] | None:
     """Wait for a catch event's trigger (timer, signal or message); the delivered variables.
 
-    Returns None on timeout.
+    Returns None on timeout. With `rest` (and no `limit`) the token rests while it waits.
     """
     if node.event_kind is EventKind.TIMER:
         armed = workflow.now()
         if limit is None:
-            await wait_timer(rt, token, node, armed_at=armed)
+            await wait_timer(rt, token, node, armed_at=armed, rest=rest)
             return {}
         moment = fire_time(rt, token, node, index=0, armed_at=armed)
         if moment is None:
@@ -142,7 +172,7 @@ async def wait_trigger(
         await wait_timer(rt, token, node, armed_at=armed)
         return {}
     if node.event_kind in (EventKind.SIGNAL, EventKind.MESSAGE) or node.config.get("message_ref"):
-        item = await wait_delivery(rt, token, node, limit=limit)
+        item = await wait_delivery(rt, token, node, limit=limit, rest=rest and limit is None)
         if item is None:
             return None
         variables = item.get("variables")
