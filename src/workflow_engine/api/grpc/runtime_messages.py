@@ -1,4 +1,6 @@
-"""Conversions between runtime service values and `workflow_engine.v1` execution / task messages.
+"""Runtime values <-> `workflow_engine.v1` execution / task messages, and request-field helpers.
+
+`required` / `optional` read proto3 string fields the way every runtime servicer needs.
 
 Variables travel as `google.protobuf.Struct`. JSON (and so Struct) has a single number type,
 doubles; a whole number such as `3` arrives as `3.0`. Integral doubles within ±2^53 (where a
