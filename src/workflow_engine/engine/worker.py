@@ -30,9 +30,12 @@ from workflow_engine.engine.activities.registry import (
     RESERVED_PREFIX,
     ActivityContext,
     ActivityRegistry,
+    activity_name,
     build_engine_activities,
     declared_activity_names,
 )
+from workflow_engine.engine.contract import ACTIVITY_APPLY_RUNTIME_BATCH
+from workflow_engine.engine.piggyback import PiggybackInterceptor
 
 __all__ = [
     "PASSTHROUGH_MODULES",
@@ -56,6 +59,7 @@ PASSTHROUGH_MODULES = (
     "workflow_engine.model",
     "workflow_engine.expressions",
     "workflow_engine.engine.contract",
+    "workflow_engine.engine.piggyback",
     "workflow_engine.engine.interpreter",
     "celpy",
     "lark",
@@ -117,6 +121,10 @@ def build_worker(
         extra_passthrough: More modules the sandbox passes through (e.g. a test's own).
         identity: Worker identity shown in Temporal (default: Temporal's `pid@host`).
 
+    When `activities` include `wfe.apply_runtime_batch`, the worker gets the
+    `PiggybackInterceptor`: the interpreter's pending batches ride on the activities of this
+    queue and are applied by that same function before each activity runs.
+
     Raises:
         WorkerSetupError: nothing to run, or synchronous activities without an executor.
     """
@@ -132,6 +140,12 @@ def build_worker(
     options: dict[str, Any] = {}
     if identity is not None:
         options["identity"] = identity
+    # The worker that writes batches also lets them ride on the step activities it runs.
+    applier = next(
+        (fn for fn in activities if activity_name(fn) == ACTIVITY_APPLY_RUNTIME_BATCH), None
+    )
+    if applier is not None and inspect.iscoroutinefunction(applier):
+        options["interceptors"] = [PiggybackInterceptor(applier)]
     return Worker(
         client,
         task_queue=task_queue,

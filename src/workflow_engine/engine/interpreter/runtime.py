@@ -86,6 +86,7 @@ class Runtime:
         self.error: BaseException | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._outbox: list[RuntimeBatch] = []
+        self._riders: list[RuntimeBatch] = []  # riding on activities not finished yet
         self._batches_made = 0
         self._batches_applied = 0
         self.last_status = ""
@@ -214,13 +215,61 @@ class Runtime:
         at the end). Batches are applied one at a time, in order, by `_batch_writer`, so a token
         cancelled while waiting here loses nothing.
         """
-        batch = self._take_batch(ended=ended, reason=reason)
+        batch = self._with_riders(self._take_batch(ended=ended, reason=reason))
         if batch is None:
             return
         self._batches_made += 1
         number = self._batches_made
         self._outbox.append(batch)
         await workflow.wait_condition(lambda: self._batches_applied >= number)
+
+    async def batch_for_ride(self) -> RuntimeBatch | None:
+        """The pending batch, to ride on the next activity of the engine's queue (DESIGN §3).
+
+        The piggy-back alternative to `flush()` before a step activity (see
+        `engine.piggyback`). Batches still being written are waited for first, so the log is
+        applied in order. None: nothing changed.
+        """
+        if self._outbox:
+            number = self._batches_made
+            await workflow.wait_condition(lambda: self._batches_applied >= number)
+        batch = self._with_riders(self._take_batch())
+        if batch is not None:
+            self._riders.append(batch)
+        return batch
+
+    def ride_done(self, batch: RuntimeBatch) -> None:
+        """The activity `batch` rode on has finished (so the batch was applied, or resent)."""
+        self._riders = [b for b in self._riders if b is not batch]
+
+    def _with_riders(self, batch: RuntimeBatch | None) -> RuntimeBatch | None:
+        # A ridden batch is applied when its activity starts, maybe after a newer batch; the
+        # projection then keeps only its events (older snapshot parts are skipped). So every
+        # newer batch repeats the variables, tasks and subscriptions of unfinished riders.
+        if batch is None or not self._riders:
+            return batch
+        variables: dict[str, Any] = {}
+        tasks: dict[str, TaskRecord] = {}
+        subscriptions_changed = False
+        for rider in self._riders:
+            variables.update(rider.variables)
+            tasks.update({t.task_id: t for t in rider.tasks})
+            subscriptions_changed |= rider.subscriptions is not None
+        variables.update(batch.variables)
+        tasks.update({t.task_id: t for t in batch.tasks})
+        batch.variables = variables
+        batch.tasks = list(tasks.values())
+        if subscriptions_changed and batch.subscriptions is None:
+            batch.subscriptions = self.subscription_records()
+        return batch
+
+    def resend(self, batch: RuntimeBatch) -> None:
+        """Write a ridden batch separately: its activity failed or may never have run.
+
+        Applying a batch twice is harmless (idempotent by sequence), losing it is not.
+        """
+        self._batches_made += 1
+        self._outbox.append(batch)
 
     async def _batch_writer(self) -> None:
         while True:

@@ -15,7 +15,8 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
 from temporalio.exceptions import TimeoutError as TemporalTimeout
 
-from workflow_engine.engine.contract import TaskRecord
+from workflow_engine.engine import piggyback
+from workflow_engine.engine.contract import RuntimeBatch, TaskRecord
 from workflow_engine.engine.interpreter import carry, waits
 from workflow_engine.engine.interpreter.catchers import known_error_types
 from workflow_engine.engine.interpreter.decisions import run_decision_table
@@ -96,6 +97,14 @@ async def service_task(rt: Runtime, token: Token, node: FlowNode) -> None:
     config = node.config
     implementation = config.get("implementation", "temporal_activity")
     name = config.get("activity_name")
+    if isinstance(name, str) and looks_like_expression(name):
+        # A computed name (e.g. a Zeebe job type written in FEEL), evaluated per instance.
+        name = evaluate(name, rt.view(token.scope))
+        if not isinstance(name, str) or not name:
+            raise IncidentError(
+                f"service task '{node.id}': activity_name evaluated to {name!r}, not a name",
+                error_type="Configuration",
+            )
     if not name:
         name = BUILTIN_ACTIVITIES.get(str(implementation))
     if not isinstance(name, str) or not name:
@@ -121,17 +130,35 @@ async def service_task(rt: Runtime, token: Token, node: FlowNode) -> None:
             },
         }
     queue = config.get("task_queue")
+    target = queue if isinstance(queue, str) and queue else None
     rt.record("activity.scheduled", node=node, data={"activity": name, "input": argument})
-    await rt.flush()
+    ride: RuntimeBatch | None = None
+    if (target is None or target == workflow.info().task_queue) and piggyback.available():
+        # Our own worker runs it: the pending events ride on the activity (DESIGN §3).
+        ride = await rt.batch_for_ride()
+    else:
+        await rt.flush()
     try:
-        result = await workflow.execute_activity(
-            name,
-            argument,
-            task_queue=queue if isinstance(queue, str) and queue else None,
-            start_to_close_timeout=activity_timeout(node),
-            retry_policy=retry_policy(rt, node),
+        handle = piggyback.start_activity_riding(
+            ride,
+            lambda: workflow.start_activity(
+                name,
+                argument,
+                task_queue=target,
+                start_to_close_timeout=activity_timeout(node),
+                retry_policy=retry_policy(rt, node),
+            ),
         )
+        result = await handle
+    except asyncio.CancelledError:
+        if ride is not None:
+            rt.ride_done(ride)
+            rt.resend(ride)
+        raise
     except ActivityError as err:
+        if ride is not None:
+            rt.ride_done(ride)
+            rt.resend(ride)
         if is_cancelled_exception(err):
             raise asyncio.CancelledError() from None
         error_type, message = _failure(err)
@@ -145,6 +172,8 @@ async def service_task(rt: Runtime, token: Token, node: FlowNode) -> None:
             if node.retry_policy
             else DEFAULT_MAX_ATTEMPTS,
         ) from None
+    if ride is not None:
+        rt.ride_done(ride)
     rt.record("activity.result", node=node, data={"result": result})
     apply_result(rt, token, node, result)
 
