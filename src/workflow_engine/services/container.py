@@ -15,6 +15,7 @@ from workflow_engine.services.health import HealthService
 from workflow_engine.services.instances import InstanceService
 from workflow_engine.services.signals import MessageService, SignalService
 from workflow_engine.services.tasks import TaskService
+from workflow_engine.services.timer_starts import TimerStartSchedules
 from workflow_engine.services.workflows import WorkflowGateway
 from workflow_engine.store.cache import DefinitionCache
 from workflow_engine.store.database import Database, create_engine
@@ -112,6 +113,15 @@ async def build_services(
         cache=cache,
         max_definition_bytes=settings.max_definition_bytes,
         max_definition_elements=settings.max_definition_elements,
+        # Timer start events fire through Temporal Schedules: only with a client.
+        timer_starts=None
+        if temporal_client is None
+        else TimerStartSchedules(
+            client=temporal_client,
+            database=database,
+            task_queue=settings.task_queue,
+            implemented_listeners=implemented_listeners,
+        ),
     )
     workflows = WorkflowGateway(temporal_client, task_queue=settings.task_queue)
     instances = InstanceService(

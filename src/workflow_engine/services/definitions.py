@@ -7,6 +7,10 @@ The one implementation behind REST, gRPC and the CLI. Rules (DESIGN §5):
 * update: a new version of the addressed definition's key (the upload must keep the key);
 * delete: refused with 409 while instances of the version run, unless `cascade`;
 * suspended definitions stay readable but start no instances (checked by the instance service).
+
+Timer start events are scheduled by an optional `TimerStartSchedules` collaborator (present
+when the engine has a Temporal client), synced after every deploy, suspend/activate and delete;
+its failures never undo the change: they are logged and returned as deploy warnings.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from workflow_engine.model.issues import ValidationIssue, ValidationReport
 from workflow_engine.model.json_export import canonical_json
@@ -33,6 +38,9 @@ from workflow_engine.services.errors import (
 from workflow_engine.store.cache import DefinitionCache
 from workflow_engine.store.database import Database
 from workflow_engine.store.definitions import DefinitionRecord, DefinitionRepository
+
+if TYPE_CHECKING:
+    from workflow_engine.services.timer_starts import TimerStartSchedules
 
 MAX_PAGE_SIZE = 500
 
@@ -76,6 +84,8 @@ class DefinitionService:
         max_definition_elements: Definitions with more nodes than this are invalid.
         known_listener_classes: Listener classes some worker implements; others are warned
             about at deploy time. None disables the check.
+        timer_starts: Keeps the Temporal Schedules of timer start events; None (no Temporal):
+            timer start events do not fire.
     """
 
     def __init__(
@@ -86,12 +96,14 @@ class DefinitionService:
         max_definition_bytes: int = 1_048_576,
         max_definition_elements: int = 2000,
         known_listener_classes: Collection[str] | None = None,
+        timer_starts: TimerStartSchedules | None = None,
     ) -> None:
         self._db = database
         self._cache = cache
         self._max_bytes = max_definition_bytes
         self._max_elements = max_definition_elements
         self._known_listeners = known_listener_classes
+        self.timer_starts = timer_starts
 
     def check(
         self, content: bytes, *, fmt: DefinitionFormat, process_id: str | None = None
@@ -174,6 +186,8 @@ class DefinitionService:
                 warnings=[w.to_dict() for w in warnings],
                 element_count=len(model.nodes),
             )
+        # Also on an identical redeploy: syncing is idempotent and repairs a missing schedule.
+        warnings = (*warnings, *await self._sync_timer_starts(record))
         return DeployResult(record, created=created, warnings=warnings)
 
     async def update(
@@ -255,6 +269,7 @@ class DefinitionService:
             record = await DefinitionRepository(session).set_suspended(definition_id, suspended)
         if record is None:
             raise NotFoundError(f"definition {definition_id} does not exist")
+        await self._sync_timer_starts(record)
         return record
 
     async def delete(self, definition_id: int, *, cascade: bool = False) -> None:
@@ -266,7 +281,8 @@ class DefinitionService:
         """
         async with self._db.session() as session:
             repo = DefinitionRepository(session)
-            if await repo.get(definition_id) is None:
+            deleted = await repo.get(definition_id)
+            if deleted is None:
                 raise NotFoundError(f"definition {definition_id} does not exist")
             if not cascade:
                 running = await repo.count_running_instances(definition_id)
@@ -277,6 +293,17 @@ class DefinitionService:
                     )
             await repo.delete(definition_id, cascade=cascade)
         await self._cache.invalidate(definition_id)
+        await self._sync_timer_starts(deleted, retired=True)
+
+    async def _sync_timer_starts(
+        self, record: DefinitionRecord, *, retired: bool = False
+    ) -> tuple[ValidationIssue, ...]:
+        """Bring the key's timer start schedules in line; failures come back as warnings."""
+        if self.timer_starts is None:
+            return ()
+        return await self.timer_starts.sync(
+            record.tenant_id, record.key, retired=record if retired else None
+        )
 
     async def model(self, definition_id: int) -> ProcessModel:
         """The parsed model of a definition version, through the cache."""
