@@ -35,6 +35,7 @@ from temporalio.client import Client
 from tests.conftest import sqlite_url
 from tests.paths import CONFORMANCE
 from workflow_engine.config import load_settings
+from workflow_engine.engine.contract import QUERY_SNAPSHOT, InstanceSnapshot, workflow_id
 from workflow_engine.engine.worker import build_worker
 from workflow_engine.services.container import Services, build_services
 from workflow_engine.services.definition_source import DefinitionFormat
@@ -145,10 +146,14 @@ class Stack:
         """The instance's global variables."""
         return await self.services.instances.variables(instance_id)
 
+    async def all_tasks(self, instance_id: str) -> list[StoredTask]:
+        """Every user task of an instance (open and closed), read from the database."""
+        page = await self.services.tasks.list(TaskFilters(instance_id=instance_id), page_size=500)
+        return page.items
+
     async def open_tasks(self, instance_id: str) -> list[StoredTask]:
         """The open user tasks of an instance, read from the database."""
-        page = await self.services.tasks.list(TaskFilters(instance_id=instance_id), page_size=500)
-        return [t for t in page.items if t.open]
+        return [t for t in await self.all_tasks(instance_id) if t.open]
 
     async def wait_tasks(
         self, instance_id: str, names: Iterable[str], *, by: str = "name"
@@ -183,6 +188,21 @@ class Stack:
             what=f"instance status {status!r}",
         )
 
+    async def snapshot(self, instance_id: str) -> InstanceSnapshot:
+        """The workflow's live state (the `snapshot` query): where its tokens are right now."""
+        assert self.services.temporal is not None
+        handle = self.services.temporal.get_workflow_handle(workflow_id(instance_id))
+        return await handle.query(QUERY_SNAPSHOT, result_type=InstanceSnapshot)
+
+    async def wait_active(self, instance_id: str, node_ids: Iterable[str]) -> InstanceSnapshot:
+        """Wait until the workflow's active nodes are exactly `node_ids` (a multiset)."""
+        want = Counter(node_ids)
+        return await eventually(
+            lambda: self.snapshot(instance_id),
+            lambda snap: Counter(snap.active_node_ids) == want,
+            what=f"active nodes {sorted(want.elements())}",
+        )
+
     async def subscriptions(self, instance_id: str) -> list[Subscription]:
         """The instance's mirrored signal/message/timer waits."""
         async with self.services.database.session() as session:
@@ -211,14 +231,16 @@ class Stack:
     async def children(self, instance_id: str) -> list[InstanceRecord]:
         """Instances whose super instance is `instance_id`."""
         async with self.services.database.session() as session:
-            ids = (
-                await session.execute(
-                    select(ProcessInstance.id).where(
-                        ProcessInstance.super_instance_id == instance_id
+            ids = list(
+                (
+                    await session.execute(
+                        select(ProcessInstance.id).where(
+                            ProcessInstance.super_instance_id == instance_id
+                        )
                     )
-                )
-            ).scalars()
-            return [await self.instance(i) for i in ids]
+                ).scalars()
+            )
+        return [await self.instance(i) for i in ids]
 
 
 @pytest.fixture

@@ -100,6 +100,10 @@ async def run_with_boundaries(
                 rt.spawn(token.scope, boundary.id)
                 arm(boundary, index + 1 if boundary.event_kind is EventKind.TIMER else 0)
     finally:
-        for task in [body, *watchers]:
-            if not task.done():
-                task.cancel()
+        pending = [task for task in [body, *watchers] if not task.done()]
+        for task in pending:
+            task.cancel()
+        # Let them unwind (a watcher's `finally` drops its subscription) before the token
+        # moves on: otherwise the next flush still mirrors the boundary's wait.
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
