@@ -192,7 +192,8 @@ class Stack:
         """The workflow's live state (the `snapshot` query): where its tokens are right now."""
         assert self.services.temporal is not None
         handle = self.services.temporal.get_workflow_handle(workflow_id(instance_id))
-        return await handle.query(QUERY_SNAPSHOT, result_type=InstanceSnapshot)
+        snap: InstanceSnapshot = await handle.query(QUERY_SNAPSHOT, result_type=InstanceSnapshot)
+        return snap
 
     async def wait_active(self, instance_id: str, node_ids: Iterable[str]) -> InstanceSnapshot:
         """Wait until the workflow's active nodes are exactly `node_ids` (a multiset)."""

@@ -72,9 +72,17 @@ def activity_timeout(node: FlowNode) -> datetime.timedelta:
 
 
 def apply_result(rt: Runtime, token: Token, node: FlowNode, result: Any) -> None:
-    """Output: output_mapping over `result`; else a dict result merges into the variables."""
+    """Output: output_mapping over `result`; else a dict result merges into the variables.
+
+    Output expressions see the variables, `result`, and — for a dict result — its fields as
+    local variables shadowing process variables of the same name: Zeebe's
+    `<zeebe:output source="=counter">` and Camunda's outputParameter read the job's / the
+    activity's local scope, so `${counter}` is the value the activity returned.
+    """
     if node.output_mapping:
-        values = apply_output_mapping(node.output_mapping, result, rt.view(token.scope))
+        scope = rt.view(token.scope)
+        visible = {**scope, **result} if isinstance(result, dict) else scope
+        values = apply_output_mapping(node.output_mapping, result, visible)
     elif isinstance(result, dict):
         values = result
     else:
