@@ -4,8 +4,8 @@ Every case deploys the peer's BPMN XML with `DefinitionService.deploy(fmt=BPMN)`
 with the instance service, reads open tasks from the database through the task service,
 completes them through the task service (a Temporal Update), and delivers signals and messages
 through the signal / message services. A real worker runs `ProcessInstanceWorkflow` and the
-engine's own activities on the Temporal dev server; the database is SQLite (the projection code
-is shared with PostgreSQL, which the service and API suites cover).
+engine's own activities on the Temporal dev server; every case runs on SQLite and on
+PostgreSQL (`db_url` of tests/conftest.py).
 
 The database is written by the workflow's batches asynchronously: the `Stack` helpers poll
 until the expected state is reached (a few seconds at most) instead of sleeping.
@@ -19,7 +19,6 @@ the job type `task` there.
 from __future__ import annotations
 
 import asyncio
-import shutil
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
@@ -32,7 +31,6 @@ from sqlalchemy import select
 from temporalio import activity
 from temporalio.client import Client
 
-from tests.conftest import sqlite_url
 from tests.paths import CONFORMANCE
 from workflow_engine.config import load_settings
 from workflow_engine.engine.contract import QUERY_SNAPSHOT, InstanceSnapshot, workflow_id
@@ -245,14 +243,10 @@ class Stack:
 
 
 @pytest.fixture
-async def stack(
-    _sqlite_template: Path, tmp_path: Path, temporal_client: Client
-) -> AsyncIterator[Stack]:
-    """Services on a fresh SQLite database and a worker on their own task queue."""
-    path = tmp_path / "wfe.db"
-    shutil.copyfile(_sqlite_template, path)
+async def stack(db_url: str, tmp_path: Path, temporal_client: Client) -> AsyncIterator[Stack]:
+    """Services on a fresh database (SQLite, then PostgreSQL) and a worker on its own queue."""
     queue = f"conformance-{uuid.uuid4().hex}"
-    settings = load_settings(database_url=sqlite_url(path), data_dir=tmp_path, task_queue=queue)
+    settings = load_settings(database_url=db_url, data_dir=tmp_path, task_queue=queue)
     services = await build_services(settings, temporal_client=temporal_client)
     worker = build_worker(
         temporal_client,
