@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -214,3 +215,80 @@ async def test_error_start_catches_a_service_task_bpmn_error(temporal_client: Cl
     assert thrown.activity_id == "reserve" and thrown.data["catcher"] == "e_start"
     assert "join" not in eng.passed() and "end" not in eng.passed()
     assert "incident.created" not in types
+
+
+async def test_error_start_inside_an_embedded_subprocess(temporal_client: Client) -> None:
+    """The subprocess's own error event subprocess handles it; the parent path goes on."""
+    definition = doc(
+        el("start", "startEvent", "sub"),
+        el(
+            "sub",
+            "subProcess",
+            "after",
+            config={
+                "elements": [
+                    el("s_start", "startEvent", "s_fail"),
+                    el("s_fail", "endEvent", config={"error_ref": "err_stock"}),
+                    el(
+                        "inner_esp",
+                        "subProcess",
+                        config={
+                            "triggered_by_event": True,
+                            "elements": [
+                                el("ie_start", "startEvent", "ie_work", config={"error_ref": None}),
+                                el(
+                                    "ie_work",
+                                    "scriptTask",
+                                    "ie_end",
+                                    config={"script": {"handled": "${true}"}},
+                                ),
+                                el("ie_end", "endEvent"),
+                            ],
+                        },
+                    ),
+                ]
+            },
+        ),
+        el("after", "scriptTask", "end", config={"script": {"after": "${true}"}}),
+        el("end", "endEvent"),
+        # A process-level error event subprocess must not win over the inner one.
+        _event_subprocess({"error_ref": "err_stock"}, _handled("outer_handled")),
+        **EVENTS,
+    )
+    async with engine(temporal_client) as eng:
+        result = await (await eng.start(definition)).result()
+    assert result.status == "completed" and result.end_node_id == "end"
+    assert result.variables == {"handled": True, "after": True}
+    thrown = next(e for e in eng.events() if e.type == "error.thrown")
+    assert thrown.data["catcher"] == "ie_start"
+    assert eng.passed()[-5:] == ["ie_end", "inner_esp", "sub", "after", "end"]
+
+
+async def test_interrupting_message_start_cancels_a_running_activity(
+    temporal_client: Client,
+) -> None:
+    started = asyncio.Event()
+
+    @activity.defn(name="Slow")
+    async def slow(arg: dict[str, Any]) -> dict[str, Any]:
+        started.set()
+        while True:
+            activity.heartbeat()
+            await asyncio.sleep(0.2)
+
+    definition = _main_task(
+        _event_subprocess({"message_ref": "msg_question"}, _handled("interrupted")),
+    )
+    definition["elements"][0]["outgoing"] = ["work"]
+    definition["elements"].append(
+        el("work", "serviceTask", "review", config={"activity_name": "Slow", "timeout": "PT30S"})
+    )
+    async with engine(temporal_client, slow) as eng:
+        handle = await eng.start(definition)
+        await asyncio.wait_for(started.wait(), 20)
+        await handle.signal(SIGNAL_BPMN_MESSAGE, MessageDelivery(name="question"))
+        result = await handle.result()
+    assert result.status == "completed" and result.variables == {"interrupted": True}
+    passed = eng.passed()
+    assert "work" not in passed and "review" not in passed and not eng.tasks()
+    assert "activity.result" not in eng.types()

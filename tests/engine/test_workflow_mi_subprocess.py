@@ -21,7 +21,7 @@ pytestmark = pytest.mark.temporal
 REVIEWERS = ["ann", "bob", "cid"]
 
 
-def _per_reviewer() -> dict[str, object]:
+def _per_reviewer(*, sequential: bool = False) -> dict[str, object]:
     return doc(
         el("start", "startEvent", "each"),
         el(
@@ -30,7 +30,7 @@ def _per_reviewer() -> dict[str, object]:
             "end",
             config={
                 "multi_instance": {
-                    "is_sequential": False,
+                    "is_sequential": sequential,
                     "collection": "reviewers",
                     "element_variable": "reviewer",
                 },
@@ -91,3 +91,26 @@ async def test_parallel_multi_instance_subprocess(temporal_client: Client) -> No
     assert started.data == {"instances": 3, "sequential": False, "node_type": "subProcess"}
     passed = eng.passed()
     assert passed.count("s_end") == 3 and passed[-2:] == ["each", "end"]
+
+
+async def test_sequential_multi_instance_subprocess(temporal_client: Client) -> None:
+    async with engine(temporal_client) as eng:
+        handle = await eng.start(_per_reviewer(sequential=True), variables={"reviewers": REVIEWERS})
+        order: list[str] = []
+        for _ in REVIEWERS:
+            # One instance at a time: exactly one open task, a new one each round.
+            snap = await until(
+                handle, lambda s: len(s.open_task_ids) == 1 and s.open_task_ids[0] not in order
+            )
+            order.append(snap.open_task_ids[0])
+            await handle.execute_update(
+                UPDATE_COMPLETE_TASK,
+                CompleteTaskRequest(task_id=order[-1]),
+                result_type=CompleteTaskResult,
+            )
+        result = await handle.result()
+    assert result.status == "completed" and result.variables == {"reviewers": REVIEWERS}
+    records = eng.tasks()
+    assert [records[t].assignee for t in order] == REVIEWERS
+    started = next(e for e in eng.events() if e.type == "multi_instance.started")
+    assert started.data["sequential"] is True
