@@ -8,6 +8,7 @@ any user's worker would.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -17,6 +18,7 @@ from sqlalchemy import select
 
 from tests.api.live_engine import CALLS
 from tests.api.rest.runtime_client import deploy_seed
+from tests.paths import SEED
 from tests.services.support import SEED_VARIABLES, eventually
 from workflow_engine.api.rest.app import create_app
 from workflow_engine.services.container import Services
@@ -106,3 +108,33 @@ async def test_seed_example_invalid_user_is_rejected(
         lambda: _instance(api, instance_id), lambda b: b["status"] == "completed", within=30
     )
     assert [name for name, _ in CALLS] == ["RejectRegistrationActivity"]
+
+
+async def test_seed_example_left_alone_times_out(e2e: tuple[httpx.AsyncClient, Services]) -> None:
+    """The seed's `process.timeout` (PT5M) ends an instance nobody works on as `timed_out`.
+
+    The copy differs from the seed only in that timeout (PT3S), so the test takes seconds.
+    """
+    api, _ = e2e
+    document = json.loads(SEED.read_text(encoding="utf-8"))
+    assert document["process"]["timeout"] == "PT5M"
+    document["process"]["timeout"] = "PT3S"
+    deployed = await api.post(
+        "/api/v1/definitions",
+        content=json.dumps(document).encode(),
+        headers={"content-type": "application/json"},
+    )
+    assert deployed.status_code == 201, deployed.text
+    started = await api.post(
+        "/api/v1/instances",
+        json={"definition_id": deployed.json()["id"], "variables": SEED_VARIABLES, "user_id": "u1"},
+    )
+    assert started.status_code == 201, started.text
+    instance_id = str(started.json()["id"])
+    final = await eventually(
+        lambda: _instance(api, instance_id), lambda b: b["status"] == "timed_out", within=30
+    )
+    assert final["end_time"] is not None
+    tasks = (await api.get("/api/v1/tasks", params={"instance_id": instance_id})).json()["items"]
+    assert [t["state"] for t in tasks] == ["cancelled"]
+    assert CALLS == []
