@@ -110,7 +110,11 @@ class WorkflowGateway:
 
 
 def _map_rpc(exc: RPCError, instance_id: str) -> ServiceError:
-    if exc.status == RPCStatusCode.NOT_FOUND:
+    # NOT_FOUND covers a finished run and an update aborted because the run closed meanwhile
+    # (e.g. a second completion racing the one that ended the instance); RESOURCE_EXHAUSTED
+    # with "closing" is Temporal refusing work for a run that is ending.
+    closing = exc.status == RPCStatusCode.RESOURCE_EXHAUSTED and "closing" in exc.message
+    if exc.status == RPCStatusCode.NOT_FOUND or closing:
         return WorkflowGoneError(f"instance {instance_id} is not running any more")
     return UnavailableError(f"Temporal call failed: {exc.message}")
 
