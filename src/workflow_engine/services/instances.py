@@ -50,7 +50,7 @@ from workflow_engine.store.instances import (
     InstanceRecord,
     InstanceRepository,
 )
-from workflow_engine.store.runtime import upsert_variables
+from workflow_engine.store.runtime import lock_instance_row, upsert_variables
 
 MAX_PAGE_SIZE = 500
 
@@ -399,6 +399,7 @@ class InstanceService:
             instance_id, SIGNAL_SET_VARIABLES, SetVariablesRequest(given, user_id=user_id)
         )
         async with self._db.session() as session:
+            await lock_instance_row(session, instance_id)  # same lock order as the projection
             await upsert_variables(session, instance_id, given)
             return await InstanceRepository(session).variables(instance_id)
 

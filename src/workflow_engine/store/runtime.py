@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,6 +40,31 @@ from workflow_engine.store.types import utcnow
 
 #: Task states the workflow reports (TaskRecord.state).
 _WORKFLOW_TASK_STATES = ("created", "completed", "cancelled")
+
+# Core tables: the projection's statements bypass the ORM unit of work (no identity map, no
+# per-row object), which is most of a batch's CPU otherwise.
+_INSTANCE: Table = ProcessInstance.__table__  # type: ignore[assignment]
+_EVENT: Table = ProcessEvent.__table__  # type: ignore[assignment]
+_VARIABLE: Table = ProcessVariable.__table__  # type: ignore[assignment]
+
+
+class _InstanceRow(NamedTuple):
+    """The instance columns a batch needs after its state update (RETURNING)."""
+
+    id: str
+    tenant_id: str
+    process_definition_id: int | None
+    definition_key: str
+    definition_version: int
+    business_key: str | None
+    start_user_id: str | None
+    start_time: datetime
+    activity_id: str | None
+    super_instance_id: str | None
+    name: str | None
+
+
+_RETURNED = tuple(_INSTANCE.c[name] for name in _InstanceRow._fields)
 
 
 class InstanceMissingError(LookupError):
@@ -93,6 +118,18 @@ def insert_ignoring(session: AsyncSession, table: Any) -> Any:
     return sqlite.insert(table)
 
 
+async def lock_instance_row(session: AsyncSession, instance_id: str) -> bool:
+    """Lock an instance's row for the rest of the transaction; False when there is none.
+
+    Every transaction that writes an instance's runtime rows takes this lock FIRST: the batch
+    projection and an operator's variable change then queue up instead of deadlocking on
+    PostgreSQL (variable rows hold a key-share lock on the instance row through their foreign
+    key). SQLite serialises whole transactions already and ignores the clause.
+    """
+    stmt = select(_INSTANCE.c.id).where(_INSTANCE.c.id == instance_id).with_for_update()
+    return (await session.execute(stmt)).first() is not None
+
+
 async def upsert_variables(
     session: AsyncSession, instance_id: str, variables: Mapping[str, Any]
 ) -> None:
@@ -115,12 +152,18 @@ async def upsert_variables(
         }
         for name, value in variables.items()
     ]
-    stmt = insert_ignoring(session, ProcessVariable).values(rows)
+    # One statement with the rows as executemany parameters: its compiled form is cached
+    # (a multi-row VALUES clause would be compiled anew for every row count).
+    stmt = insert_ignoring(session, _VARIABLE)
     stmt = stmt.on_conflict_do_update(
         index_elements=["process_instance_id", "scope_id", "name"],
-        set_={"value": stmt.excluded.value, "type": stmt.excluded.type, "updated_at": now},
+        set_={
+            "value": stmt.excluded.value,
+            "type": stmt.excluded.type,
+            "updated_at": stmt.excluded.updated_at,
+        },
     )
-    await session.execute(stmt)
+    await session.execute(stmt, rows)
 
 
 class RuntimeProjection:
@@ -136,6 +179,10 @@ class RuntimeProjection:
     async def apply(self, batch: RuntimeBatch) -> ApplyResult:
         """Apply one batch (see the module docstring for the rules).
 
+        A step's batch costs three statements (instance state, events, variables): the state
+        update is conditional on the sequence and also takes the row lock, so no separate
+        SELECT ... FOR UPDATE precedes it.
+
         Raises:
             InstanceMissingError: when the instance has no row.
             ValueError: for a status, task state or time the workflow should never send.
@@ -144,17 +191,23 @@ class RuntimeProjection:
             raise ValueError(
                 f"batch.status must be one of {', '.join(INSTANCE_STATUSES)}, got {batch.status!r}"
             )
-        row = await self._lock_instance(batch.instance_id)
+        ended = batch.status in ENDED_INSTANCE_STATUSES
+        end_time: datetime | None = None
+        if ended:
+            end_time = parse_time(batch.ended_at, field="ended_at") if batch.ended_at else utcnow()
+        row = await self._update_instance_state(batch, ended=ended, end_time=end_time)
         if row is None:
-            raise InstanceMissingError(f"process instance {batch.instance_id} has no row")
-        inserted = await self._insert_events(batch.instance_id, batch.events)
-        if batch.through_sequence < row.last_sequence:
+            # Not applied: the instance has no row, or the batch is a retry of an older one
+            # (its events are still inserted-or-ignored, under the row lock).
+            if not await self._lock_instance(batch.instance_id):
+                raise InstanceMissingError(f"process instance {batch.instance_id} has no row")
+            inserted = await self._insert_events(batch.instance_id, batch.events)
             return ApplyResult(events_inserted=inserted, state_applied=False)
+        inserted = await self._insert_events(batch.instance_id, batch.events)
         await upsert_variables(self._session, batch.instance_id, batch.variables)
         for index, task in enumerate(batch.tasks):
             await self._upsert_task(row, task, index)
         subscriptions = SubscriptionRepository(self._session)
-        ended = batch.status in ENDED_INSTANCE_STATUSES
         if ended:
             await subscriptions.clear(batch.instance_id)
         elif batch.subscriptions is not None:
@@ -172,19 +225,12 @@ class RuntimeProjection:
                 ),
                 tenant_id=row.tenant_id,
             )
-        await self._apply_instance_state(row, batch, ended=ended)
+        if ended and end_time is not None:
+            await self._end_instance(row, batch, end_time)
         return ApplyResult(events_inserted=inserted, state_applied=True)
 
-    async def _lock_instance(self, instance_id: str) -> ProcessInstance | None:
-        # FOR UPDATE serialises overlapping retries of batches of one instance on PostgreSQL
-        # (SQLite serialises whole transactions already; the clause is ignored there).
-        stmt = (
-            select(ProcessInstance)
-            .where(ProcessInstance.id == instance_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        return (await self._session.execute(stmt)).scalar_one_or_none()
+    async def _lock_instance(self, instance_id: str) -> bool:
+        return await lock_instance_row(self._session, instance_id)
 
     async def _insert_events(self, instance_id: str, events: list[EngineEvent]) -> int:
         if not events:
@@ -202,19 +248,54 @@ class RuntimeProjection:
                 "event_data": e.data,
                 "timestamp": parse_time(e.timestamp, field=f"events[{i}].timestamp"),
                 "source": "engine",
+                "correlation_id": None,
                 "created_at": now,
             }
             for i, e in enumerate(events)
         ]
+        # executemany with RETURNING: SQLAlchemy sends it as one INSERT (insertmanyvalues)
+        # from a cached compiled statement; ignored duplicates return no row.
         stmt = (
-            insert_ignoring(self._session, ProcessEvent)
-            .values(rows)
+            insert_ignoring(self._session, _EVENT)
             .on_conflict_do_nothing(index_elements=["process_instance_id", "sequence"])
-            .returning(ProcessEvent.id)
+            .returning(_EVENT.c.id)
         )
-        return len((await self._session.execute(stmt)).all())
+        return len((await self._session.execute(stmt, rows)).all())
 
-    async def _upsert_task(self, instance: ProcessInstance, task: TaskRecord, index: int) -> None:
+    async def _update_instance_state(
+        self, batch: RuntimeBatch, *, ended: bool, end_time: datetime | None
+    ) -> _InstanceRow | None:
+        """Apply the snapshot columns unless the batch is older; None when nothing matched."""
+        values: dict[str, Any] = {
+            "status": batch.status,
+            "active_activity_ids": [] if ended else list(batch.active_node_ids),
+            "last_sequence": batch.through_sequence,
+            "updated_at": utcnow(),
+            "version_counter": _INSTANCE.c.version_counter + 1,
+        }
+        entered = [e.activity_id for e in batch.events if e.activity_id]
+        if entered:
+            values["activity_id"] = entered[-1]
+        elif batch.active_node_ids:
+            values["activity_id"] = batch.active_node_ids[-1]
+        if ended:
+            values["end_time"] = end_time
+            values["delete_reason"] = batch.end_reason
+        elif batch.end_reason is not None:
+            values["delete_reason"] = batch.end_reason
+        stmt = (
+            update(_INSTANCE)
+            .where(
+                _INSTANCE.c.id == batch.instance_id,
+                _INSTANCE.c.last_sequence <= batch.through_sequence,
+            )
+            .values(**values)
+            .returning(*_RETURNED)
+        )
+        found = (await self._session.execute(stmt)).first()
+        return None if found is None else _InstanceRow(*found)
+
+    async def _upsert_task(self, instance: _InstanceRow, task: TaskRecord, index: int) -> None:
         where = f"tasks[{index}]"
         if task.state not in _WORKFLOW_TASK_STATES:
             raise ValueError(
@@ -287,38 +368,15 @@ class RuntimeProjection:
             .execution_options(synchronize_session=False)
         )
 
-    async def _apply_instance_state(
-        self, row: ProcessInstance, batch: RuntimeBatch, *, ended: bool
+    async def _end_instance(
+        self, row: _InstanceRow, batch: RuntimeBatch, end_time: datetime
     ) -> None:
-        values: dict[str, Any] = {
-            "status": batch.status,
-            "active_activity_ids": [] if ended else list(batch.active_node_ids),
-            "last_sequence": batch.through_sequence,
-            "updated_at": utcnow(),
-            "version_counter": ProcessInstance.version_counter + 1,
-        }
-        entered = [e.activity_id for e in batch.events if e.activity_id]
-        if entered:
-            values["activity_id"] = entered[-1]
-        elif batch.active_node_ids:
-            values["activity_id"] = batch.active_node_ids[-1]
-        end_time: datetime | None = None
-        if ended:
-            end_time = parse_time(batch.ended_at, field="ended_at") if batch.ended_at else utcnow()
-            values["end_time"] = end_time
-            values["duration"] = max(0, int((end_time - row.start_time).total_seconds() * 1000))
-            values["delete_reason"] = batch.end_reason
-            await self._cancel_open_tasks(row.id, end_time)
-        elif batch.end_reason is not None:
-            values["delete_reason"] = batch.end_reason
+        duration = max(0, int((end_time - row.start_time).total_seconds() * 1000))
         await self._session.execute(
-            update(ProcessInstance)
-            .where(ProcessInstance.id == row.id)
-            .values(**values)
-            .execution_options(synchronize_session=False)
+            update(_INSTANCE).where(_INSTANCE.c.id == row.id).values(duration=duration)
         )
-        if ended and end_time is not None:
-            await self._write_history(row, batch, end_time, values)
+        await self._cancel_open_tasks(row.id, end_time)
+        await self._write_history(row, batch, end_time, duration)
 
     async def _cancel_open_tasks(self, instance_id: str, end_time: datetime) -> None:
         # A terminated instance may not report each of its tasks; none may stay in an inbox.
@@ -338,38 +396,40 @@ class RuntimeProjection:
         )
 
     async def _write_history(
-        self,
-        row: ProcessInstance,
-        batch: RuntimeBatch,
-        end_time: datetime,
-        values: Mapping[str, Any],
+        self, row: _InstanceRow, batch: RuntimeBatch, end_time: datetime, duration: int
     ) -> None:
-        name = ""
-        if row.process_definition_id is not None:
-            found = (
-                await self._session.execute(
-                    select(ProcessDefinition.name).where(
-                        ProcessDefinition.id == row.process_definition_id
-                    )
-                )
-            ).scalar_one_or_none()
-            name = found or ""
-        started = await self._first_activity(row.id, "process.started")
+        # The definition's name and the start event's node, read in one statement.
+        name_of = (
+            select(ProcessDefinition.name)
+            .where(ProcessDefinition.id == row.process_definition_id)
+            .scalar_subquery()
+        )
+        started_at = (
+            select(ProcessEvent.activity_id)
+            .where(
+                ProcessEvent.process_instance_id == row.id,
+                ProcessEvent.event_type == "process.started",
+            )
+            .order_by(ProcessEvent.sequence)
+            .limit(1)
+            .scalar_subquery()
+        )
+        found = (await self._session.execute(select(name_of, started_at))).one()
         now = utcnow()
         history = {
             "process_instance_id": row.id,
             "process_definition_id": row.process_definition_id,
             "process_definition_key": row.definition_key,
-            "process_definition_name": name,
+            "process_definition_name": found[0] or "",
             "process_definition_version": row.definition_version,
             "status": batch.status,
             "business_key": row.business_key,
             "start_time": row.start_time,
             "end_time": end_time,
-            "duration": values["duration"],
+            "duration": duration,
             "start_user_id": row.start_user_id,
-            "start_activity_id": started,
-            "end_activity_id": values.get("activity_id", row.activity_id),
+            "start_activity_id": found[1],
+            "end_activity_id": row.activity_id,
             "super_process_instance_id": row.super_instance_id,
             "delete_reason": batch.end_reason,
             "tenant_id": row.tenant_id,
@@ -387,15 +447,3 @@ class RuntimeProjection:
             | {"updated_at": now},
         )
         await self._session.execute(stmt)
-
-    async def _first_activity(self, instance_id: str, event_type: str) -> str | None:
-        stmt = (
-            select(ProcessEvent.activity_id)
-            .where(
-                ProcessEvent.process_instance_id == instance_id,
-                ProcessEvent.event_type == event_type,
-            )
-            .order_by(ProcessEvent.sequence)
-            .limit(1)
-        )
-        return (await self._session.execute(stmt)).scalar_one_or_none()
