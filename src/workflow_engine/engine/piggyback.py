@@ -9,10 +9,14 @@ Temporal header of that activity, and the activity inbound interceptor on the wo
 — with the very function behind `wfe.apply_runtime_batch`, idempotent by (instance, sequence) —
 before the activity body runs. Every attempt applies it again, harmlessly.
 
-Activities on foreign task queues and wait points still flush through `wfe.apply_runtime_batch`.
-The choice is deterministic: it depends on the worker having this interceptor (a workflow
-context flag set by the inbound interceptor) and on the `wfe-piggyback-batches` patch marker,
-so histories recorded before this existed (or on a worker without it) replay unchanged.
+Activities on foreign task queues and wait points still flush through `wfe.apply_runtime_batch`;
+on such a worker that write runs as a LOCAL activity (:func:`local_writes`): the worker that
+runs the workflow applies the batch itself, without a task-queue round trip and without an
+extra workflow task (idempotency is unchanged: a local activity may run again, harmlessly).
+The choices are deterministic: they depend on the worker having this interceptor (a workflow
+context flag set by the inbound interceptor) and on the `wfe-piggyback-batches` /
+`wfe-local-batch-writes` patch markers, so histories recorded before these existed (or on a
+worker without the interceptor) replay unchanged.
 """
 
 from __future__ import annotations
@@ -39,10 +43,12 @@ from workflow_engine.engine.contract import RuntimeBatch
 
 __all__ = [
     "BATCH_HEADER",
+    "LOCAL_WRITES_PATCH_ID",
     "PATCH_ID",
     "BatchApplier",
     "PiggybackInterceptor",
     "available",
+    "local_writes",
     "start_activity_riding",
 ]
 
@@ -50,6 +56,8 @@ __all__ = [
 BATCH_HEADER = "wfe-runtime-batch"
 #: Patch marker: histories without it keep flushing through the write activity.
 PATCH_ID = "wfe-piggyback-batches"
+#: Patch marker: histories without it write flushed batches as (remote) activities.
+LOCAL_WRITES_PATCH_ID = "wfe-local-batch-writes"
 #: Applies one batch (the body of `wfe.apply_runtime_batch`).
 BatchApplier = Callable[[RuntimeBatch], Awaitable[Any]]
 
@@ -64,6 +72,15 @@ _riding: ContextVar[RuntimeBatch | None] = ContextVar("wfe_riding_batch", defaul
 def available() -> bool:
     """Whether this workflow run lets batches ride (call from workflow code only)."""
     return _enabled.get() and workflow.patched(PATCH_ID)
+
+
+def local_writes() -> bool:
+    """Whether flushed batches run as a local activity (call from workflow code only).
+
+    Only on a worker with :class:`PiggybackInterceptor` (which registers the write activity,
+    so a local activity finds it there).
+    """
+    return _enabled.get() and workflow.patched(LOCAL_WRITES_PATCH_ID)
 
 
 def start_activity_riding(

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
+from workflow_engine.engine import piggyback
 from workflow_engine.engine.contract import (
     ACTIVITY_APPLY_RUNTIME_BATCH,
     ACTIVITY_REGISTER_INSTANCE,
@@ -275,12 +276,21 @@ class Runtime:
         while True:
             await workflow.wait_condition(lambda: bool(self._outbox))
             batch = self._outbox[0]
-            await workflow.execute_activity(
-                ACTIVITY_APPLY_RUNTIME_BATCH,
-                batch,
-                start_to_close_timeout=_BATCH_TIMEOUT,
-                retry_policy=_BATCH_RETRY,
-            )
+            if piggyback.local_writes():
+                # The worker running this workflow applies it (engine.piggyback).
+                await workflow.execute_local_activity(
+                    ACTIVITY_APPLY_RUNTIME_BATCH,
+                    batch,
+                    start_to_close_timeout=_BATCH_TIMEOUT,
+                    retry_policy=_BATCH_RETRY,
+                )
+            else:
+                await workflow.execute_activity(
+                    ACTIVITY_APPLY_RUNTIME_BATCH,
+                    batch,
+                    start_to_close_timeout=_BATCH_TIMEOUT,
+                    retry_policy=_BATCH_RETRY,
+                )
             self._outbox.pop(0)
             self._batches_applied += 1
 
