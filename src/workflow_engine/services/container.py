@@ -9,6 +9,7 @@ from typing import Any
 from redis.asyncio import Redis
 from temporalio.client import Client
 
+from workflow_engine.bus import EventBus, InProcessEventBus, RedisEventBus
 from workflow_engine.config import Settings
 from workflow_engine.services.definitions import DefinitionService
 from workflow_engine.services.health import HealthService
@@ -41,6 +42,8 @@ class Services:
     workflows: WorkflowGateway
     redis: Redis | None = None
     temporal: Client | None = None
+    #: Live events (SSE): on Redis pub/sub when Redis is configured, else in this process.
+    bus: EventBus = field(default_factory=InProcessEventBus)
     _closed: bool = field(default=False, repr=False)
 
     def engine_activities(self) -> list[Callable[..., Any]]:
@@ -48,7 +51,7 @@ class Services:
         from workflow_engine.engine.activities import definitions, runtime, signals
 
         return [
-            *runtime.build_activities(self.database),
+            *runtime.build_activities(self.database, bus=self.bus),
             *definitions.build_activities(self.database),
             *signals.build_activities(self),
         ]
@@ -58,6 +61,7 @@ class Services:
         if self._closed:
             return
         self._closed = True
+        await self.bus.aclose()
         if self.redis is not None:
             await self.redis.aclose()
         await self.database.dispose()
@@ -144,4 +148,5 @@ async def build_services(
         workflows=workflows,
         redis=redis,
         temporal=temporal_client,
+        bus=InProcessEventBus() if redis is None else RedisEventBus(redis),
     )

@@ -72,11 +72,28 @@ class InstanceMissingError(LookupError):
 
 
 @dataclass(frozen=True, slots=True)
+class InsertedEvent:
+    """An event row this batch inserted (not a duplicate): what live streams publish."""
+
+    id: int
+    sequence: int
+
+
+@dataclass(frozen=True, slots=True)
 class ApplyResult:
-    """What applying a batch did."""
+    """What applying a batch did.
+
+    `inserted`, `definition_key`, `tenant_id` and `status` (the instance's status after the
+    batch) describe the new events for the live event bus; the context fields are None when
+    nothing was inserted.
+    """
 
     events_inserted: int
     state_applied: bool
+    inserted: tuple[InsertedEvent, ...] = ()
+    definition_key: str | None = None
+    tenant_id: str | None = None
+    status: str | None = None
 
 
 def parse_time(value: str, *, field: str) -> datetime:
@@ -202,7 +219,23 @@ class RuntimeProjection:
             if not await self._lock_instance(batch.instance_id):
                 raise InstanceMissingError(f"process instance {batch.instance_id} has no row")
             inserted = await self._insert_events(batch.instance_id, batch.events)
-            return ApplyResult(events_inserted=inserted, state_applied=False)
+            if not inserted:
+                return ApplyResult(events_inserted=0, state_applied=False)
+            context = (
+                await self._session.execute(
+                    select(
+                        _INSTANCE.c.definition_key, _INSTANCE.c.tenant_id, _INSTANCE.c.status
+                    ).where(_INSTANCE.c.id == batch.instance_id)
+                )
+            ).one()
+            return ApplyResult(
+                events_inserted=len(inserted),
+                state_applied=False,
+                inserted=tuple(inserted),
+                definition_key=context[0],
+                tenant_id=context[1],
+                status=context[2],
+            )
         inserted = await self._insert_events(batch.instance_id, batch.events)
         await upsert_variables(self._session, batch.instance_id, batch.variables)
         for index, task in enumerate(batch.tasks):
@@ -227,14 +260,23 @@ class RuntimeProjection:
             )
         if ended and end_time is not None:
             await self._end_instance(row, batch, end_time)
-        return ApplyResult(events_inserted=inserted, state_applied=True)
+        return ApplyResult(
+            events_inserted=len(inserted),
+            state_applied=True,
+            inserted=tuple(inserted),
+            definition_key=row.definition_key,
+            tenant_id=row.tenant_id,
+            status=batch.status,
+        )
 
     async def _lock_instance(self, instance_id: str) -> bool:
         return await lock_instance_row(self._session, instance_id)
 
-    async def _insert_events(self, instance_id: str, events: list[EngineEvent]) -> int:
+    async def _insert_events(
+        self, instance_id: str, events: list[EngineEvent]
+    ) -> list[InsertedEvent]:
         if not events:
-            return 0
+            return []
         now = utcnow()
         rows = [
             {
@@ -258,9 +300,10 @@ class RuntimeProjection:
         stmt = (
             insert_ignoring(self._session, _EVENT)
             .on_conflict_do_nothing(index_elements=["process_instance_id", "sequence"])
-            .returning(_EVENT.c.id)
+            .returning(_EVENT.c.id, _EVENT.c.sequence)
         )
-        return len((await self._session.execute(stmt, rows)).all())
+        found = (await self._session.execute(stmt, rows)).all()
+        return [InsertedEvent(id=r[0], sequence=r[1]) for r in found]
 
     async def _update_instance_state(
         self, batch: RuntimeBatch, *, ended: bool, end_time: datetime | None

@@ -1,19 +1,25 @@
 """`wfe.apply_runtime_batch`: the workflow's reports written to the database.
 
 One batch, one transaction; idempotent (see `store/runtime.py`), so Temporal may retry it
-freely. Also `wfe.register_instance`, which writes the row of an instance that was not started
-through the instance service (a call activity's child), before its first batch.
+freely. After the transaction commits, the events it actually inserted (never the duplicates
+of a retried batch) are published on the live event bus, when there is one.
+
+Also `wfe.register_instance`, which writes the row of an instance that was not started through
+the instance service (a call activity's child), before its first batch.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
+import structlog
 from sqlalchemy import select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from workflow_engine.bus import EventBus, LiveEvent
 from workflow_engine.engine.contract import (
     ACTIVITY_APPLY_RUNTIME_BATCH,
     RuntimeBatch,
@@ -22,7 +28,12 @@ from workflow_engine.engine.contract import (
 )
 from workflow_engine.store.database import Database
 from workflow_engine.store.instances import InstanceRepository
-from workflow_engine.store.runtime import InstanceMissingError, RuntimeProjection, upsert_variables
+from workflow_engine.store.runtime import (
+    ApplyResult,
+    InstanceMissingError,
+    RuntimeProjection,
+    upsert_variables,
+)
 from workflow_engine.store.tables import ProcessInstance
 
 #: Activity that creates the instance row when it does not exist yet (call activity children).
@@ -31,12 +42,18 @@ ACTIVITY_REGISTER_INSTANCE = "wfe.register_instance"
 INSTANCE_MISSING = "INSTANCE_MISSING"
 INVALID_BATCH = "INVALID_BATCH"
 
+#: How long publishing a batch's live events may take before it is given up (and logged).
+_PUBLISH_TIMEOUT_SECONDS = 5.0
+
+_log = structlog.get_logger(__name__)
+
 
 class RuntimeActivities:
     """The projection activities, bound to the application database.
 
     Args:
         database: The application database.
+        bus: Where committed events are published for live streams; None publishes nothing.
 
     Example::
 
@@ -45,8 +62,9 @@ class RuntimeActivities:
                activities=[acts.apply_runtime_batch, acts.register_instance])
     """
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, *, bus: EventBus | None = None) -> None:
         self._db = database
+        self._bus = bus
 
     @activity.defn(name=ACTIVITY_APPLY_RUNTIME_BATCH)
     async def apply_runtime_batch(self, batch: RuntimeBatch) -> int:
@@ -67,7 +85,28 @@ class RuntimeActivities:
                 type=INVALID_BATCH,
                 non_retryable=True,
             ) from exc
+        # Committed: publish now (never before, or a live client could see an event that a
+        # rolled-back transaction never wrote).
+        await self._publish(batch, result)
         return result.events_inserted
+
+    async def _publish(self, batch: RuntimeBatch, result: ApplyResult) -> None:
+        if self._bus is None or not result.inserted:
+            return
+        events = live_events(batch, result)
+        try:
+            # Bounded: a hanging Redis must not hold the engine's step.
+            async with asyncio.timeout(_PUBLISH_TIMEOUT_SECONDS):
+                await self._bus.publish(events)
+        except Exception as exc:
+            # The event log is the truth and is written; a live client that misses these
+            # finds the gap (or its heartbeat poll does) and reads them from the database.
+            _log.warning(
+                "live_publish_failed",
+                instance_id=batch.instance_id,
+                events=len(events),
+                error=f"{type(exc).__name__}: {exc}",
+            )
 
     @activity.defn(name=ACTIVITY_REGISTER_INSTANCE)
     async def register_instance(self, start: StartInstanceInput) -> bool:
@@ -99,7 +138,31 @@ class RuntimeActivities:
         return True
 
 
-def build_activities(database: Database) -> list[Callable[..., Any]]:
-    """The activity registry's hook: this module's activities bound to `database`."""
-    acts = RuntimeActivities(database)
+def live_events(batch: RuntimeBatch, result: ApplyResult) -> list[LiveEvent]:
+    """The events of `batch` that `result` says were inserted, in sequence order."""
+    ids = {row.sequence: row.id for row in result.inserted}
+    return [
+        LiveEvent(
+            id=ids[event.sequence],
+            instance_id=batch.instance_id,
+            sequence=event.sequence,
+            type=event.type,
+            timestamp=event.timestamp,
+            definition_key=result.definition_key or "",
+            tenant_id=result.tenant_id or "",
+            instance_status=result.status or batch.status,
+            name=event.name,
+            activity_id=event.activity_id,
+            task_id=event.task_id,
+            user_id=event.user_id,
+            data=event.data,
+        )
+        for event in sorted(batch.events, key=lambda e: e.sequence)
+        if event.sequence in ids
+    ]
+
+
+def build_activities(database: Database, bus: EventBus | None = None) -> list[Callable[..., Any]]:
+    """The activity registry's hook: this module's activities bound to `database` (and `bus`)."""
+    acts = RuntimeActivities(database, bus=bus)
     return [acts.apply_runtime_batch, acts.register_instance]
