@@ -15,6 +15,7 @@ from workflow_engine.services.definitions import DefinitionService
 from workflow_engine.services.health import HealthService
 from workflow_engine.services.instances import InstanceService
 from workflow_engine.services.signals import MessageService, SignalService
+from workflow_engine.services.stats import StatsService
 from workflow_engine.services.tasks import TaskService
 from workflow_engine.services.timer_starts import TimerStartSchedules
 from workflow_engine.services.workflows import WorkflowGateway
@@ -45,6 +46,11 @@ class Services:
     #: Live events (SSE): on Redis pub/sub when Redis is configured, else in this process.
     bus: EventBus = field(default_factory=InProcessEventBus)
     _closed: bool = field(default=False, repr=False)
+
+    @property
+    def stats(self) -> StatsService:
+        """Execution statistics (stateless: a new, cheap view over the database each time)."""
+        return StatsService(database=self.database)
 
     def engine_activities(self) -> list[Callable[..., Any]]:
         """The engine's own activities (projection, definitions, signals) for a worker."""

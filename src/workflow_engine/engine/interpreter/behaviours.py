@@ -92,7 +92,7 @@ async def run_body(rt: Runtime, token: Token, node: FlowNode) -> None:
 
 async def run_activity(rt: Runtime, token: Token, node: FlowNode) -> list[Next]:
     """Start / end records and listeners around the body and its boundary events."""
-    rt.record("activity.started", node=node)
+    rt.record("activity.started", node=node, data={"execution_id": token.id})
     await rt.run_listeners(node.listeners, "start", node=node, scope=token.scope)
     has_boundaries = bool(rt.model.boundary_events(node.id))
     blocks = has_boundaries or node.multi_instance is not None or node.type in _BLOCKING
@@ -109,7 +109,7 @@ async def run_activity(rt: Runtime, token: Token, node: FlowNode) -> list[Next]:
 
 
 async def _complete_activity(rt: Runtime, token: Token, node: FlowNode) -> list[Next]:
-    rt.record("activity.completed", node=node)
+    rt.record("activity.completed", node=node, data={"execution_id": token.id})
     await rt.run_listeners(node.listeners, "end", node=node, scope=token.scope)
     return rt.leave(token, node)
 

@@ -139,7 +139,11 @@ async def service_task(rt: Runtime, token: Token, node: FlowNode) -> None:
         }
     queue = config.get("task_queue")
     target = queue if isinstance(queue, str) and queue else None
-    rt.record("activity.scheduled", node=node, data={"activity": name, "input": argument})
+    rt.record(
+        "activity.scheduled",
+        node=node,
+        data={"activity": name, "input": argument, "execution_id": token.id},
+    )
     ride: RuntimeBatch | None = None
     if (target is None or target == workflow.info().task_queue) and piggyback.available():
         # Our own worker runs it: the pending events ride on the activity (DESIGN §3).
@@ -170,7 +174,19 @@ async def service_task(rt: Runtime, token: Token, node: FlowNode) -> None:
         if is_cancelled_exception(err):
             raise asyncio.CancelledError() from None
         error_type, message = _failure(err)
-        rt.record("activity.failed", node=node, data={"error_type": error_type, "message": message})
+        rt.record(
+            "activity.failed",
+            node=node,
+            data={
+                "error_type": error_type,
+                "message": message,
+                "execution_id": token.id,
+                # Why Temporal stopped retrying (MAXIMUM_ATTEMPTS_REACHED, NON_RETRYABLE_FAILURE,
+                # TIMEOUT ...): the history's step detail derives the attempt count from it.
+                "retry_state": err.retry_state.name if err.retry_state is not None else None,
+                "max_attempts": retry_policy(rt, node).maximum_attempts,
+            },
+        )
         if error_type in known_error_types(rt.model):
             raise throw_error(rt, node, error_type, message, own_boundaries=True) from None
         raise IncidentError(
@@ -182,7 +198,7 @@ async def service_task(rt: Runtime, token: Token, node: FlowNode) -> None:
         ) from None
     if ride is not None:
         rt.ride_done(ride)
-    rt.record("activity.result", node=node, data={"result": result})
+    rt.record("activity.result", node=node, data={"result": result, "execution_id": token.id})
     apply_result(rt, token, node, result)
 
 
@@ -300,7 +316,12 @@ async def user_task(rt: Runtime, token: Token, node: FlowNode) -> None:
     open_task = OpenTask(task_id=record.task_id, node_id=node.id, execution_id=token.id)
     rt.open_tasks[record.task_id] = open_task
     rt.put_task(record)
-    rt.record("task.created", node=node, task_id=record.task_id, data={"assignee": record.assignee})
+    rt.record(
+        "task.created",
+        node=node,
+        task_id=record.task_id,
+        data={"assignee": record.assignee, "execution_id": token.id},
+    )
     try:
         await rt.run_listeners(node.listeners, "create", node=node, scope=token.scope)
     except asyncio.CancelledError:
@@ -343,7 +364,7 @@ async def await_user_task(rt: Runtime, token: Token, node: FlowNode, task_id: st
         node=node,
         task_id=record.task_id,
         user_id=open_task.completed_by,
-        data={"variables": open_task.variables},
+        data={"variables": open_task.variables, "execution_id": token.id},
     )
     rt.set_variables(
         token.scope, open_task.variables, node=node, source="task", user_id=open_task.completed_by
