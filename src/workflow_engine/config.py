@@ -130,6 +130,12 @@ class Settings(BaseSettings):
     """How many workflow tasks one worker processes at the same time."""
     worker_graceful_shutdown_seconds: float = 10.0
     """On shutdown, how long running activities may finish before they are cancelled."""
+    stream_heartbeat_seconds: float = 15.0
+    """Seconds between `: ping` comments on an idle live stream (SSE); each also re-reads the
+    instance's event log, so a lost live message is found within one heartbeat."""
+    stream_queue_size: int = 1000
+    """Live events one stream may have waiting; a slower client is dropped (it resumes with
+    Last-Event-ID) rather than slowing the engine."""
 
     @classmethod
     def settings_customise_sources(
@@ -170,6 +176,13 @@ class Settings(BaseSettings):
             raise ValueError(f"{info.field_name} must be 0 or more seconds, got {value}")
         return value
 
+    @field_validator("stream_heartbeat_seconds")
+    @classmethod
+    def _heartbeat_positive(cls, value: float) -> float:
+        if not value > 0:
+            raise ValueError(f"stream_heartbeat_seconds must be more than 0, got {value}")
+        return value
+
     @field_validator("http_port", "grpc_port", "temporal_port")
     @classmethod
     def _port_range(cls, value: int, info: Any) -> int:
@@ -198,6 +211,7 @@ class Settings(BaseSettings):
         "max_definition_elements",
         "worker_max_concurrent_activities",
         "worker_max_concurrent_workflow_tasks",
+        "stream_queue_size",
     )
     @classmethod
     def _positive(cls, value: int, info: Any) -> int:
