@@ -24,6 +24,7 @@ from workflow_engine.store.pagination import (
 )
 from workflow_engine.store.tables import (
     INSTANCE_STATUSES,
+    HistoricVariableInstance,
     ProcessEvent,
     ProcessInstance,
     ProcessVariable,
@@ -249,7 +250,19 @@ class InstanceRepository:
             )
             .order_by(ProcessVariable.name)
         )
-        return {name: value for name, value in (await self._session.execute(stmt)).all()}
+        found = {name: value for name, value in (await self._session.execute(stmt)).all()}
+        if found:
+            return found
+        # An ended instance's variables were moved to history (store/history.py).
+        moved = (
+            select(HistoricVariableInstance.name, HistoricVariableInstance.value)
+            .where(
+                HistoricVariableInstance.process_instance_id == instance_id,
+                HistoricVariableInstance.scope_id == "",
+            )
+            .order_by(HistoricVariableInstance.name)
+        )
+        return {name: value for name, value in (await self._session.execute(moved)).all()}
 
     async def events(
         self, instance_id: str, *, types: Sequence[str] | None = None

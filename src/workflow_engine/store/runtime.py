@@ -23,6 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from workflow_engine.engine.contract import EngineEvent, RuntimeBatch, TaskRecord
+from workflow_engine.store.history import move_to_history
 from workflow_engine.store.subscriptions import NewSubscription, SubscriptionRepository
 from workflow_engine.store.tables import (
     ENDED_INSTANCE_STATUSES,
@@ -331,6 +332,9 @@ class RuntimeProjection:
             .where(
                 _INSTANCE.c.id == batch.instance_id,
                 _INSTANCE.c.last_sequence <= batch.through_sequence,
+                # An ended instance is final: a resent last batch must not write task or
+                # variable rows again after they moved to the history tables.
+                _INSTANCE.c.status.not_in(ENDED_INSTANCE_STATUSES),
             )
             .values(**values)
             .returning(*_RETURNED)
@@ -420,6 +424,8 @@ class RuntimeProjection:
         )
         await self._cancel_open_tasks(row.id, end_time)
         await self._write_history(row, batch, end_time, duration)
+        # Same transaction: a reader finds the tasks and variables in exactly one place.
+        await move_to_history(self._session, row.id)
 
     async def _cancel_open_tasks(self, instance_id: str, end_time: datetime) -> None:
         # A terminated instance may not report each of its tasks; none may stay in an inbox.

@@ -445,5 +445,92 @@ class EventSubscription(Base):
     )
 
 
+class HistoricTaskInstance(Base):
+    """A user task of an ended instance, moved out of ``task_instance`` (migration 0003).
+
+    The inbox table then holds only the tasks of live instances, so inbox queries (by assignee,
+    candidate, state) stay as fast however much history accumulates. No foreign key to the
+    instance: history is kept (and expired) by ``historic_process_instance``.
+    """
+
+    __tablename__ = "historic_task_instance"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    process_instance_id: Mapped[str] = mapped_column(String(36))
+    process_definition_id: Mapped[int | None] = mapped_column(BigIntId, default=None)
+    execution_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    name: Mapped[str] = mapped_column(String(255), default="")
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    task_definition_key: Mapped[str] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(16))
+    priority: Mapped[int] = mapped_column(Integer, default=50)
+    create_time: Mapped[datetime] = mapped_column(default=utcnow)
+    claim_time: Mapped[datetime | None] = mapped_column(default=None)
+    end_time: Mapped[datetime | None] = mapped_column(default=None)
+    due_date: Mapped[datetime | None] = mapped_column(default=None)
+    category: Mapped[str | None] = mapped_column(String(255), default=None)
+    parent_task_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    owner: Mapped[str | None] = mapped_column(String(255), default=None)
+    assignee: Mapped[str | None] = mapped_column(String(255), default=None)
+    delegation: Mapped[str | None] = mapped_column(String(16), default=None)
+    form_key: Mapped[str | None] = mapped_column(String(255), default=None)
+    candidate_users: Mapped[list[str]] = mapped_column(JSON, default=list)
+    candidate_groups: Mapped[list[str]] = mapped_column(JSON, default=list)
+    tenant_id: Mapped[str] = mapped_column(String(255), default="")
+    version_counter: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint(_in("state", TASK_STATES), name="state"),
+        Index(None, "process_instance_id"),
+        Index(None, "assignee"),
+        Index(None, "create_time"),
+        Index(None, "tenant_id"),
+    )
+
+
+class HistoricTaskCandidate(Base):
+    """A candidate of a historic task, so ``?candidate_group=`` finds closed tasks too."""
+
+    __tablename__ = "historic_task_candidate"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    task_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("historic_task_instance.id", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(String(8))
+    value: Mapped[str] = mapped_column(String(255))
+
+    __table_args__ = (
+        CheckConstraint(_in("kind", CANDIDATE_KINDS), name="kind"),
+        UniqueConstraint("task_id", "kind", "value"),
+        Index(None, "kind", "value"),
+    )
+
+
+class HistoricVariableInstance(Base):
+    """A variable of an ended instance, moved out of ``process_variable`` (migration 0003)."""
+
+    __tablename__ = "historic_variable_instance"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    process_instance_id: Mapped[str] = mapped_column(String(36))
+    task_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    scope_id: Mapped[str] = mapped_column(String(64), default="")
+    name: Mapped[str] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(32))
+    value: Mapped[Any] = mapped_column(JSON)
+    scope: Mapped[str] = mapped_column(String(16), default="global")
+    serializer_name: Mapped[str] = mapped_column(String(64), default="json")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint(_in("scope", VARIABLE_SCOPES), name="scope"),
+        UniqueConstraint("process_instance_id", "scope_id", "name"),
+    )
+
+
 #: Every table, children before parents: the order to empty them in.
 TABLES_CHILDREN_FIRST: Final = tuple(reversed(Base.metadata.sorted_tables))

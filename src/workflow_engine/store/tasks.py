@@ -7,6 +7,7 @@ users claiming one task at the same moment cannot both win.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,7 +22,14 @@ from workflow_engine.store.pagination import (
     encode_page_token,
     filters_fingerprint,
 )
-from workflow_engine.store.tables import TASK_STATES, TaskCandidate, TaskInstance
+from workflow_engine.store.tables import (
+    OPEN_TASK_STATES,
+    TASK_STATES,
+    HistoricTaskCandidate,
+    HistoricTaskInstance,
+    TaskCandidate,
+    TaskInstance,
+)
 from workflow_engine.store.types import utcnow
 
 #: Columns `update_if_version` may change (the engine owns the rest).
@@ -75,8 +83,8 @@ class TaskFilters:
     tenant_id: str | None = None
 
 
-def stored_task(row: TaskInstance) -> StoredTask:
-    """Convert a row to a record."""
+def stored_task(row: TaskInstance | HistoricTaskInstance) -> StoredTask:
+    """Convert a row (live, or moved to history when its instance ended) to a record."""
     return StoredTask(
         id=row.id,
         process_instance_id=row.process_instance_id,
@@ -121,7 +129,15 @@ class TaskRepository:
             .execution_options(populate_existing=True)
         )
         row = (await self._session.execute(stmt)).scalar_one_or_none()
-        return stored_task(row) if row is not None else None
+        if row is not None:
+            return stored_task(row)
+        # The tasks of an ended instance live in the history table (store/history.py).
+        moved = (
+            await self._session.execute(
+                select(HistoricTaskInstance).where(HistoricTaskInstance.id == task_id)
+            )
+        ).scalar_one_or_none()
+        return stored_task(moved) if moved is not None else None
 
     async def list(
         self, filters: TaskFilters, *, page_size: int = 50, page_token: str | None = None
@@ -146,43 +162,65 @@ class TaskRepository:
                 "tenant_id": filters.tenant_id,
             }
         )
-        stmt = select(TaskInstance)
-        if filters.assignee is not None:
-            stmt = stmt.where(TaskInstance.assignee == filters.assignee)
-        for kind, value in (("user", filters.candidate_user), ("group", filters.candidate_group)):
-            if value is not None:
-                stmt = stmt.where(
-                    exists().where(
-                        TaskCandidate.task_id == TaskInstance.id,
-                        TaskCandidate.kind == kind,
-                        TaskCandidate.value == value,
-                    )
-                )
-        if filters.instance_id is not None:
-            stmt = stmt.where(TaskInstance.process_instance_id == filters.instance_id)
-        if filters.state is not None:
-            stmt = stmt.where(TaskInstance.state == filters.state)
-        if filters.tenant_id is not None:
-            stmt = stmt.where(TaskInstance.tenant_id == filters.tenant_id)
+        after: tuple[datetime, str] | None = None
         if page_token is not None:
             last = decode_page_token(page_token, fingerprint)
             if len(last) != 2 or not all(isinstance(v, str) for v in last):
                 raise ValueError(
                     "page_token is malformed: pass back next_page_token exactly as returned"
                 )
-            last_time = datetime.fromisoformat(last[0])
-            stmt = stmt.where(
-                (TaskInstance.create_time > last_time)
-                | ((TaskInstance.create_time == last_time) & (TaskInstance.id > last[1]))
+            after = (datetime.fromisoformat(last[0]), last[1])
+        rows = await self._page(TaskInstance, TaskCandidate, filters, after, page_size + 1)
+        if filters.state is None or filters.state not in OPEN_TASK_STATES:
+            # Closed tasks of ended instances were moved to history: merge both keysets.
+            rows += await self._page(
+                HistoricTaskInstance, HistoricTaskCandidate, filters, after, page_size + 1
             )
-        stmt = stmt.order_by(TaskInstance.create_time, TaskInstance.id).limit(page_size + 1)
-        rows: Sequence[TaskInstance] = (await self._session.execute(stmt)).scalars().all()
+            rows.sort(key=lambda r: (r.create_time, r.id))
         records = [stored_task(r) for r in rows[:page_size]]
         token = None
         if len(rows) > page_size:
             tail = records[-1]
             token = encode_page_token([tail.create_time.isoformat(), tail.id], fingerprint)
         return records, token
+
+    async def _page(
+        self,
+        task: type[TaskInstance] | type[HistoricTaskInstance],
+        candidate: type[TaskCandidate] | type[HistoricTaskCandidate],
+        filters: TaskFilters,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> builtins.list[TaskInstance | HistoricTaskInstance]:
+        stmt = select(task)
+        if filters.assignee is not None:
+            stmt = stmt.where(task.assignee == filters.assignee)
+        for kind, value in (("user", filters.candidate_user), ("group", filters.candidate_group)):
+            if value is not None:
+                stmt = stmt.where(
+                    exists().where(
+                        candidate.task_id == task.id,
+                        candidate.kind == kind,
+                        candidate.value == value,
+                    )
+                )
+        if filters.instance_id is not None:
+            stmt = stmt.where(task.process_instance_id == filters.instance_id)
+        if filters.state is not None:
+            stmt = stmt.where(task.state == filters.state)
+        if filters.tenant_id is not None:
+            stmt = stmt.where(task.tenant_id == filters.tenant_id)
+        if after is not None:
+            last_time, last_id = after
+            stmt = stmt.where(
+                (task.create_time > last_time)
+                | ((task.create_time == last_time) & (task.id > last_id))
+            )
+        stmt = stmt.order_by(task.create_time, task.id).limit(limit)
+        if task is TaskInstance:
+            stmt = stmt.execution_options(populate_existing=True)
+        found: Sequence[Any] = (await self._session.execute(stmt)).scalars().all()
+        return builtins.list(found)
 
     async def update_if_version(self, task_id: str, version: int, **changes: Any) -> bool:
         """Apply `changes` only if the row still has `version`; bump the version.
