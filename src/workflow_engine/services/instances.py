@@ -139,10 +139,8 @@ class InstanceService:
         if version is not None and version < 1:
             raise InvalidArgumentError(f"version must be 1 or more, got {version}")
         async with self._db.session() as session:
-            latest, _ = await DefinitionRepository(session).list(
-                key=definition_key, latest_only=True, page_size=100
-            )
-            tenants = sorted({r.tenant_id for r in latest})
+            # Which tenants have the key (cheap: no definition documents are loaded).
+            tenants = await DefinitionRepository(session).tenants_of_key(definition_key)
             if len(tenants) > 1:
                 raise InvalidArgumentError(
                     f"definition key '{definition_key}' exists in tenants {tenants}: give tenant_id"

@@ -161,6 +161,16 @@ class DefinitionRepository:
         row = (await self._session.execute(stmt)).scalars().first()
         return _record(row) if row is not None else None
 
+    async def tenants_of_key(self, key: str) -> list[str]:
+        """The tenants that have deployed ``key``, sorted (reads no definition rows)."""
+        stmt = (
+            select(ProcessDefinition.tenant_id)
+            .where(ProcessDefinition.key == key)
+            .distinct()
+            .order_by(ProcessDefinition.tenant_id)
+        )
+        return list((await self._session.execute(stmt)).scalars())
+
     async def find_by_hash(
         self, tenant_id: str, key: str, content_hash: str
     ) -> DefinitionRecord | None:
