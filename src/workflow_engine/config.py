@@ -130,6 +130,12 @@ class Settings(BaseSettings):
     """How many workflow tasks one worker processes at the same time."""
     worker_graceful_shutdown_seconds: float = 10.0
     """On shutdown, how long running activities may finish before they are cancelled."""
+    history_ttl_days: int | None = None
+    """Keep an ended instance's history this many days after its end; None keeps it forever."""
+    history_cleanup_interval_minutes: int = 60
+    """How often `wfe worker` / `wfe dev` delete expired history (with a retention set)."""
+    history_cleanup_batch_size: int = 500
+    """Ended instances deleted per cleanup transaction (1 .. 1000)."""
     stream_heartbeat_seconds: float = 15.0
     """Seconds between `: ping` comments on an idle live stream (SSE); each also re-reads the
     instance's event log, so a lost live message is found within one heartbeat."""
@@ -224,6 +230,27 @@ class Settings(BaseSettings):
     def _non_negative(cls, value: int) -> int:
         if value < 0:
             raise ValueError(f"definition_cache_ttl_seconds must be 0 or more, got {value}")
+        return value
+
+    @field_validator("history_ttl_days")
+    @classmethod
+    def _ttl_not_negative(cls, value: int | None) -> int | None:
+        if value is not None and value < 0:
+            raise ValueError(f"history_ttl_days must be 0 or more days (or unset), got {value}")
+        return value
+
+    @field_validator("history_cleanup_interval_minutes")
+    @classmethod
+    def _interval_positive(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError(f"history_cleanup_interval_minutes must be at least 1, got {value}")
+        return value
+
+    @field_validator("history_cleanup_batch_size")
+    @classmethod
+    def _batch_in_range(cls, value: int) -> int:
+        if not 1 <= value <= 1000:
+            raise ValueError(f"history_cleanup_batch_size must be between 1 and 1000, got {value}")
         return value
 
     @model_validator(mode="after")

@@ -13,6 +13,7 @@ from workflow_engine.bus import EventBus, InProcessEventBus, RedisEventBus
 from workflow_engine.config import Settings
 from workflow_engine.services.definitions import DefinitionService
 from workflow_engine.services.health import HealthService
+from workflow_engine.services.history import HistoryService
 from workflow_engine.services.instances import InstanceService
 from workflow_engine.services.signals import MessageService, SignalService
 from workflow_engine.services.stats import StatsService
@@ -41,6 +42,7 @@ class Services:
     signals: SignalService
     messages: MessageService
     workflows: WorkflowGateway
+    history: HistoryService
     redis: Redis | None = None
     temporal: Client | None = None
     #: Live events (SSE): on Redis pub/sub when Redis is configured, else in this process.
@@ -152,6 +154,11 @@ async def build_services(
             database=database, workflows=workflows, definitions=definitions, instances=instances
         ),
         workflows=workflows,
+        history=HistoryService(
+            database=database,
+            ttl_days=settings.history_ttl_days,
+            cleanup_batch_size=settings.history_cleanup_batch_size,
+        ),
         redis=redis,
         temporal=temporal_client,
         bus=InProcessEventBus() if redis is None else RedisEventBus(redis),

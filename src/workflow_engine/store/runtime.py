@@ -457,7 +457,8 @@ class RuntimeProjection:
             select(ProcessEvent.activity_id)
             .where(
                 ProcessEvent.process_instance_id == row.id,
-                ProcessEvent.event_type == "process.started",
+                # `process.started` names no node: the first node event is the start event's.
+                ProcessEvent.activity_id.is_not(None),
             )
             .order_by(ProcessEvent.sequence)
             .limit(1)

@@ -5,7 +5,15 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from workflow_engine import __version__
-from workflow_engine.api.rest import definitions, health, instances, signals, stats, tasks
+from workflow_engine.api.rest import (
+    definitions,
+    health,
+    history,
+    instances,
+    signals,
+    stats,
+    tasks,
+)
 from workflow_engine.api.rest.errors import install_error_handlers
 from workflow_engine.services.container import Services
 
@@ -22,6 +30,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(health.router)
     app.include_router(definitions.router)
     app.include_router(instances.router)
+    app.include_router(history.router)
     app.include_router(tasks.router)
     app.include_router(signals.router)
     app.include_router(stats.router)
