@@ -142,6 +142,11 @@ class EventBus(Protocol):
         """A subscription to enter with `async with`; it receives what is published after."""
         ...
 
+    @property
+    def subscriber_count(self) -> int:
+        """How many subscriptions of this process are open (a gauge for metrics)."""
+        ...
+
     async def aclose(self) -> None:
         """Stop delivering; subscribers still open are dropped."""
         ...

@@ -15,6 +15,7 @@ from workflow_engine.services.definitions import DefinitionService
 from workflow_engine.services.health import HealthService
 from workflow_engine.services.history import HistoryService
 from workflow_engine.services.instances import InstanceService
+from workflow_engine.services.live import LiveStatusService
 from workflow_engine.services.signals import MessageService, SignalService
 from workflow_engine.services.stats import StatsService
 from workflow_engine.services.tasks import TaskService
@@ -53,6 +54,16 @@ class Services:
     def stats(self) -> StatsService:
         """Execution statistics (stateless: a new, cheap view over the database each time)."""
         return StatsService(database=self.database)
+
+    @property
+    def live(self) -> LiveStatusService:
+        """Live streams (SSE) over the event log and `bus` (stateless: a cheap view)."""
+        return LiveStatusService(
+            database=self.database,
+            bus=self.bus,
+            heartbeat_seconds=self.settings.stream_heartbeat_seconds,
+            queue_size=self.settings.stream_queue_size,
+        )
 
     def engine_activities(self) -> list[Callable[..., Any]]:
         """The engine's own activities (projection, definitions, signals) for a worker."""

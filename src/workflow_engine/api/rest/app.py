@@ -12,6 +12,7 @@ from workflow_engine.api.rest import (
     instances,
     signals,
     stats,
+    streams,
     tasks,
 )
 from workflow_engine.api.rest.errors import install_error_handlers
@@ -33,5 +34,6 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(history.router)
     app.include_router(tasks.router)
     app.include_router(signals.router)
+    app.include_router(streams.router)
     app.include_router(stats.router)
     return app

@@ -1,0 +1,231 @@
+"""Live status: an instance's events, or everyone's, as a resumable stream (DESIGN §5, SSE).
+
+A stream first subscribes to the bus, THEN reads what the client missed from the database,
+then follows the live subscription, skipping what the backlog already sent: nothing falls in
+the gap between the two and nothing comes twice.
+
+* Per instance the cursor is the event `sequence` (1, 2, 3 ... without holes). Events are sent
+  strictly in sequence order: a live event that arrives ahead of a missing one (a lost message,
+  or batches committed out of order) waits while the missing ones are read from the database.
+  Every heartbeat also re-reads the log, so a message lost on the bus costs at most one
+  heartbeat of delay. The stream ends once the instance has ended and everything is sent.
+* The global stream's cursor is the `process_event` row id; resuming replays rows with a
+  larger id. (Row ids are assigned at insert: an event of a transaction that commits after
+  one with a larger id can, in that small window, be missed by a resume.)
+
+A subscriber that falls behind is dropped by the bus; the stream then ends with
+:class:`StreamEnd` (`dropped=True`) and the client resumes with its cursor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator
+from dataclasses import dataclass
+
+from workflow_engine.bus import EventBus, EventFilter, LiveEvent, SubscriptionDroppedError
+from workflow_engine.services.errors import InvalidArgumentError, NotFoundError
+from workflow_engine.store.database import Database
+from workflow_engine.store.live_events import InstanceProgress, LiveEventReader
+from workflow_engine.store.tables import ENDED_INSTANCE_STATUSES, INSTANCE_STATUSES
+
+__all__ = ["Heartbeat", "LiveStatusService", "StreamEnd", "StreamItem"]
+
+#: Rows read from the database per backlog query.
+_BACKLOG_PAGE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """Nothing happened for a heartbeat interval (SSE: a `: ping` comment)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEnd:
+    """The stream is over: the instance ended, or the client was dropped (it may resume)."""
+
+    reason: str
+    dropped: bool = False
+
+
+StreamItem = LiveEvent | Heartbeat | StreamEnd
+"""What a stream yields."""
+
+
+class LiveStatusService:
+    """Resumable live streams over the event log and the event bus.
+
+    Args:
+        database: The application database (the backlog).
+        bus: The live event bus.
+        heartbeat_seconds: Idle time after which a :class:`Heartbeat` is yielded.
+        queue_size: Live events a stream may have waiting before it is dropped.
+    """
+
+    def __init__(
+        self,
+        *,
+        database: Database,
+        bus: EventBus,
+        heartbeat_seconds: float,
+        queue_size: int,
+    ) -> None:
+        self._db = database
+        self._bus = bus
+        self._heartbeat = heartbeat_seconds
+        self._queue_size = queue_size
+
+    async def check_instance(self, instance_id: str) -> None:
+        """Raise unless the instance exists (call before starting a response).
+
+        Raises:
+            NotFoundError: no such instance.
+        """
+        await self._progress(instance_id)
+
+    async def instance_stream(
+        self, instance_id: str, *, after_sequence: int = 0
+    ) -> AsyncGenerator[StreamItem, None]:
+        """The instance's events after `after_sequence`, then live ones, until it has ended.
+
+        Checks the request now (so a transport can answer 404 / 400 before it starts a
+        response) and returns the stream to iterate.
+
+        Raises:
+            NotFoundError: no such instance.
+            InvalidArgumentError: a negative cursor.
+        """
+        if after_sequence < 0:
+            raise InvalidArgumentError(
+                f"last_event_id must be an event sequence (0 or more), got {after_sequence}"
+            )
+        await self._progress(instance_id)
+        return self._instance_stream(instance_id, after_sequence)
+
+    async def _instance_stream(
+        self, instance_id: str, after_sequence: int
+    ) -> AsyncGenerator[StreamItem, None]:
+        subscription = self._bus.subscribe(
+            EventFilter(instance_id=instance_id), max_queue=self._queue_size
+        )
+        async with subscription:
+            last = after_sequence
+            waiting: dict[int, LiveEvent] = {}  # live events ahead of a missing one
+            read_log = True  # the backlog now; later after a gap or an idle heartbeat
+            check_end = True
+            while True:
+                if read_log:
+                    async for event in self._read_instance(instance_id, after=last):
+                        yield event
+                        last = event.sequence
+                    read_log = False
+                while last + 1 in waiting:
+                    last += 1
+                    yield waiting.pop(last)
+                waiting = {seq: event for seq, event in waiting.items() if seq > last}
+                if check_end:
+                    progress = await self._progress(instance_id)
+                    ended = progress.status in ENDED_INSTANCE_STATUSES
+                    if ended and last >= progress.last_sequence:
+                        yield StreamEnd(reason=f"the instance has ended ({progress.status})")
+                        return
+                    check_end = False
+                try:
+                    live = await subscription.get(wait_seconds=self._heartbeat)
+                except SubscriptionDroppedError as exc:
+                    yield StreamEnd(reason=str(exc), dropped=True)
+                    return
+                if live is None:
+                    yield Heartbeat()
+                    read_log = check_end = True
+                    continue
+                if live.sequence <= last:
+                    continue  # the backlog sent it already
+                waiting[live.sequence] = live
+                check_end = live.instance_status in ENDED_INSTANCE_STATUSES
+                # Ahead of a missing event: read the log (it may have committed already).
+                read_log = live.sequence > last + 1
+
+    async def global_stream(
+        self, event_filter: EventFilter, *, after_id: int | None = None
+    ) -> AsyncGenerator[StreamItem, None]:
+        """Every instance's events matching `event_filter`: after row `after_id`, then live.
+
+        Without `after_id` only live events are sent. Checks the request now and returns the
+        stream to iterate.
+
+        Raises:
+            InvalidArgumentError: a negative cursor or an unknown status.
+        """
+        if after_id is not None and after_id < 0:
+            raise InvalidArgumentError(
+                f"last_event_id must be an event id (0 or more), got {after_id}"
+            )
+        unknown = sorted(set(event_filter.statuses) - set(INSTANCE_STATUSES))
+        if unknown:
+            raise InvalidArgumentError(
+                f"status must be among {', '.join(INSTANCE_STATUSES)}; got {', '.join(unknown)}"
+            )
+        return self._global_stream(event_filter, after_id)
+
+    async def _global_stream(
+        self, event_filter: EventFilter, after_id: int | None
+    ) -> AsyncGenerator[StreamItem, None]:
+        subscription = self._bus.subscribe(event_filter, max_queue=self._queue_size)
+        async with subscription:
+            replayed: set[int] = set()
+            replayed_through = -1
+            if after_id is not None:
+                async for event in self._read_global(event_filter, after=after_id):
+                    replayed.add(event.id)
+                    replayed_through = event.id
+                    yield event
+            while True:
+                try:
+                    live = await subscription.get(wait_seconds=self._heartbeat)
+                except SubscriptionDroppedError as exc:
+                    yield StreamEnd(reason=str(exc), dropped=True)
+                    return
+                if live is None:
+                    yield Heartbeat()
+                elif live.id > replayed_through or live.id not in replayed:
+                    yield live
+
+    async def _progress(self, instance_id: str) -> InstanceProgress:
+        async with self._db.session() as session:
+            progress = await LiveEventReader(session).progress(instance_id)
+        if progress is None:
+            raise NotFoundError(f"process instance {instance_id} not found")
+        return progress
+
+    async def _read_instance(self, instance_id: str, *, after: int) -> AsyncIterator[LiveEvent]:
+        while True:
+            async with self._db.session() as session:
+                page = await LiveEventReader(session).of_instance(
+                    instance_id, after_sequence=after, limit=_BACKLOG_PAGE
+                )
+            for event in page:
+                if event.sequence != after + 1:
+                    return  # a hole: its batch has not committed yet; it will come live
+                after = event.sequence
+                yield event
+            if len(page) < _BACKLOG_PAGE:
+                return
+
+    async def _read_global(
+        self, event_filter: EventFilter, *, after: int
+    ) -> AsyncIterator[LiveEvent]:
+        while True:
+            async with self._db.session() as session:
+                page = await LiveEventReader(session).after_id(
+                    after,
+                    limit=_BACKLOG_PAGE,
+                    definition_key=event_filter.definition_key,
+                    tenant_id=event_filter.tenant_id,
+                    statuses=event_filter.statuses,
+                    event_types=event_filter.event_types,
+                )
+            for event in page:
+                after = event.id
+                yield event
+            if len(page) < _BACKLOG_PAGE:
+                return

@@ -1,0 +1,144 @@
+"""Reads of the event log for live streams: the backlog a (re)connecting client replays.
+
+Rows come back as :class:`~workflow_engine.bus.LiveEvent`, the same shape the projection
+publishes, so a stream sends replayed and live events alike. The instance context
+(definition key, tenant, status) is the instance's CURRENT one: the log does not keep the
+status each event's batch left behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from workflow_engine.bus import LiveEvent
+from workflow_engine.store.tables import ProcessEvent, ProcessInstance
+
+__all__ = ["InstanceProgress", "LiveEventReader"]
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceProgress:
+    """Where an instance is: its status and the highest sequence in its log (0: none yet)."""
+
+    status: str
+    last_sequence: int
+
+
+def _query() -> Select[*tuple[Any, ...]]:
+    return select(
+        ProcessEvent.id,
+        ProcessEvent.process_instance_id,
+        ProcessEvent.sequence,
+        ProcessEvent.event_type,
+        ProcessEvent.timestamp,
+        ProcessInstance.definition_key,
+        ProcessInstance.tenant_id,
+        ProcessInstance.status,
+        ProcessEvent.event_name,
+        ProcessEvent.activity_id,
+        ProcessEvent.task_id,
+        ProcessEvent.user_id,
+        ProcessEvent.event_data,
+    ).join(ProcessInstance, ProcessInstance.id == ProcessEvent.process_instance_id)
+
+
+def _iso(moment: datetime) -> str:
+    # SQLite hands back naive datetimes; every stored time is UTC.
+    aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return aware.isoformat()
+
+
+def _event(row: Any) -> LiveEvent:
+    return LiveEvent(
+        id=row[0],
+        instance_id=row[1],
+        sequence=row[2],
+        type=row[3],
+        timestamp=_iso(row[4]),
+        definition_key=row[5],
+        tenant_id=row[6],
+        instance_status=row[7],
+        name=row[8],
+        activity_id=row[9],
+        task_id=row[10],
+        user_id=row[11],
+        data=row[12],
+    )
+
+
+class LiveEventReader:
+    """Event-log queries within the caller's session.
+
+    Args:
+        session: A read session.
+    """
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def progress(self, instance_id: str) -> InstanceProgress | None:
+        """The instance's status and last logged sequence; None when there is no instance."""
+        last = (
+            select(func.coalesce(func.max(ProcessEvent.sequence), 0))
+            .where(ProcessEvent.process_instance_id == instance_id)
+            .scalar_subquery()
+        )
+        found = (
+            await self._session.execute(
+                select(ProcessInstance.status, last).where(ProcessInstance.id == instance_id)
+            )
+        ).first()
+        return None if found is None else InstanceProgress(status=found[0], last_sequence=found[1])
+
+    async def of_instance(
+        self,
+        instance_id: str,
+        *,
+        after_sequence: int,
+        through_sequence: int | None = None,
+        limit: int,
+    ) -> list[LiveEvent]:
+        """The instance's events with `after_sequence < sequence <= through_sequence`, in order.
+
+        Uses the unique (instance, sequence) index.
+        """
+        stmt = _query().where(
+            ProcessEvent.process_instance_id == instance_id,
+            ProcessEvent.sequence > after_sequence,
+        )
+        if through_sequence is not None:
+            stmt = stmt.where(ProcessEvent.sequence <= through_sequence)
+        rows = await self._session.execute(stmt.order_by(ProcessEvent.sequence).limit(limit))
+        return [_event(row) for row in rows]
+
+    async def after_id(
+        self,
+        after_id: int,
+        *,
+        limit: int,
+        definition_key: str | None = None,
+        tenant_id: str | None = None,
+        statuses: Collection[str] = (),
+        event_types: Collection[str] = (),
+    ) -> list[LiveEvent]:
+        """Events of every instance with a row id above `after_id`, by id, filtered.
+
+        `statuses` compares the instance's current status.
+        """
+        stmt = _query().where(ProcessEvent.id > after_id)
+        if definition_key is not None:
+            stmt = stmt.where(ProcessInstance.definition_key == definition_key)
+        if tenant_id is not None:
+            stmt = stmt.where(ProcessInstance.tenant_id == tenant_id)
+        if statuses:
+            stmt = stmt.where(ProcessInstance.status.in_(list(statuses)))
+        if event_types:
+            stmt = stmt.where(ProcessEvent.event_type.in_(list(event_types)))
+        rows = await self._session.execute(stmt.order_by(ProcessEvent.id).limit(limit))
+        return [_event(row) for row in rows]
