@@ -13,6 +13,7 @@ from workflow_engine.store.database import Database
 from workflow_engine.store.stats import percentile_cont
 from workflow_engine.store.tables import (
     HistoricProcessInstance,
+    ProcessDefinition,
     ProcessEvent,
     ProcessInstance,
     TaskInstance,
@@ -25,10 +26,26 @@ def at(hour: int, minute: int, second: int = 0) -> datetime:
     return datetime(2026, 3, 1, hour, minute, second, tzinfo=UTC)
 
 
+DEFINITION_IDS = {"a": 1, "b": 2}
+
+
+def _definition(key: str) -> ProcessDefinition:
+    return ProcessDefinition(
+        id=DEFINITION_IDS[key],
+        key=key,
+        version=1,
+        resource="{}",
+        resource_type="json",
+        model_json="{}",
+        content_hash=key * 64,
+    )
+
+
 def _live(key: str, status: str, started: datetime, *, tenant: str = "") -> ProcessInstance:
     iid = str(uuid.uuid4())
     return ProcessInstance(
         id=iid,
+        process_definition_id=DEFINITION_IDS[key],
         definition_key=key,
         definition_version=1,
         status=status,
@@ -57,6 +74,7 @@ def _task(instance: ProcessInstance, created: datetime, state: str = "created") 
     return TaskInstance(
         id=str(uuid.uuid4()),
         process_instance_id=instance.id,
+        process_definition_id=instance.process_definition_id,
         task_definition_key="review",
         state=state,
         create_time=created,
@@ -70,6 +88,8 @@ async def _seed(database: Database) -> None:
     a_paused = _live("a", "paused", at(12, 1), tenant="t2")
     b_incident = _live("b", "incident", at(12, 25))
     async with database.session() as session:
+        session.add_all([_definition("a"), _definition("b")])
+        await session.flush()
         session.add_all([a_running, a_old, a_paused, b_incident])
         await session.flush()
         session.add_all(

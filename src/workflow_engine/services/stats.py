@@ -281,8 +281,8 @@ def _assemble(raw: RawStats, key: str | None, scope: StatsScope, now_ms: int) ->
     empty = Percentiles(0, None, None, None, None, None)
     durations = raw.durations.get(key, empty)
     created = raw.incidents_created.get(key, 0)
-    task_count, oldest = raw.open_tasks.get(key, (0, None))
     task_times = raw.open_task_created.get(key, empty)
+    oldest = task_times.minimum
     per_bucket = raw.buckets.get(key, {})
     throughput = [
         ThroughputBucket(
@@ -312,7 +312,7 @@ def _assemble(raw: RawStats, key: str | None, scope: StatsScope, now_ms: int) ->
             open=counts["incident"], created=created, rate=_rate(created, started)
         ),
         open_tasks=OpenTaskStats(
-            count=task_count,
+            count=task_times.count,
             oldest_age_seconds=None if oldest is None else _round((now_ms - oldest) / 1000),
             p50_age_seconds=None
             if task_times.p50 is None

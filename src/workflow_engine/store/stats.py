@@ -35,6 +35,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    text,
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,6 +45,7 @@ from workflow_engine.store.tables import (
     ENDED_INSTANCE_STATUSES,
     OPEN_TASK_STATES,
     HistoricProcessInstance,
+    ProcessDefinition,
     ProcessEvent,
     ProcessInstance,
     TaskInstance,
@@ -53,6 +55,7 @@ _INSTANCE: Table = ProcessInstance.__table__  # type: ignore[assignment]
 _HISTORY: Table = HistoricProcessInstance.__table__  # type: ignore[assignment]
 _EVENT: Table = ProcessEvent.__table__  # type: ignore[assignment]
 _TASK: Table = TaskInstance.__table__  # type: ignore[assignment]
+_DEFINITION: Table = ProcessDefinition.__table__  # type: ignore[assignment]
 
 #: Statuses of an instance that failed: it did not reach an end event on its own (it timed
 #: out, or an operator had to terminate it). ``cancelled`` is a deliberate clean run-down.
@@ -98,6 +101,7 @@ class Percentiles:
     p95: float | None
     p99: float | None
     maximum: float | None
+    minimum: float | None = None
 
 
 @dataclass(slots=True)
@@ -111,8 +115,7 @@ class RawStats:
     buckets: dict[str | None, dict[int, list[int]]] = field(default_factory=dict)
     durations: dict[str | None, Percentiles] = field(default_factory=dict)
     incidents_created: dict[str | None, int] = field(default_factory=dict)
-    open_tasks: dict[str | None, tuple[int, int | None]] = field(default_factory=dict)
-    #: key -> percentiles of open tasks' creation times (epoch milliseconds)
+    #: key -> open tasks' creation times (epoch milliseconds): count, min, p50, ...
     open_task_created: dict[str | None, Percentiles] = field(default_factory=dict)
 
     def definition_keys(self) -> list[str]:
@@ -124,7 +127,7 @@ class RawStats:
             self.started,
             self.buckets,
             self.incidents_created,
-            self.open_tasks,
+            self.open_task_created,
         ):
             found.update(part)
         return sorted(k for k in found if k is not None)
@@ -172,13 +175,16 @@ class StatsRepository:
     def _epoch_seconds(self, column: Any) -> ColumnElement[int]:
         """Whole seconds since 1970 (floor), exact on both databases."""
         if self._postgres:
-            return cast(func.floor(func.extract("epoch", column)), BigInteger)
+            # date_part is double precision (fast); extract() is numeric (slow to aggregate).
+            # Timestamps have microseconds: + 1e-7 never crosses a second, but absorbs the
+            # rounding of the binary fraction.
+            return cast(func.floor(func.date_part("epoch", column) + 1e-7), BigInteger)
         return cast(func.strftime("%s", column), Integer)
 
     def _epoch_millis(self, column: Any) -> ColumnElement[int]:
         """Milliseconds since 1970 (floor), exact on both databases."""
         if self._postgres:
-            return cast(func.floor(func.extract("epoch", column) * 1000), BigInteger)
+            return cast(func.floor(func.date_part("epoch", column) * 1000 + 1e-4), BigInteger)
         seconds = cast(func.strftime("%s", column), Integer)
         millis = cast(func.substr(func.strftime("%f", column), 4, 3), Integer)
         return seconds * 1000 + millis
@@ -219,6 +225,10 @@ class StatsRepository:
     async def collect(self, scope: StatsScope, *, now: datetime) -> RawStats:
         """Run every query for `scope`; `now` is the reference for task ages."""
         raw = RawStats()
+        if self._postgres:
+            # The queries read index ranges of a few thousand rows: starting parallel workers
+            # costs more (~20 ms measured) than the scans they would share.
+            await self._session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
         await self._counts(scope, raw)
         await self._throughput(scope, raw)
         await self._durations(scope, raw)
@@ -336,29 +346,15 @@ class StatsRepository:
 
     async def _open_tasks(self, scope: StatsScope, raw: RawStats) -> None:
         t = _TASK.c
-        joined = _TASK.join(_INSTANCE, _INSTANCE.c.id == t.process_instance_id)
+        # The key through the definition (a handful of rows), not through the instances: an
+        # open task belongs to a live instance whose definition exists.
+        joined = _TASK.join(_DEFINITION, _DEFINITION.c.id == t.process_definition_id)
         where = [
             t.state.in_(OPEN_TASK_STATES),
-            *self._where(_INSTANCE.c.definition_key, t.tenant_id, scope),
+            *self._where(_DEFINITION.c.key, t.tenant_id, scope),
         ]
         created = self._epoch_millis(t.create_time)
-        stmt = (
-            select(_INSTANCE.c.definition_key, func.count(), func.min(created))
-            .select_from(joined)
-            .where(*where)
-            .group_by(_INSTANCE.c.definition_key)
-        )
-        total = 0
-        oldest: int | None = None
-        for key, count, first in (await self._session.execute(stmt)).all():
-            raw.open_tasks[key] = (int(count), None if first is None else int(first))
-            total += int(count)
-            if first is not None:
-                oldest = int(first) if oldest is None else min(oldest, int(first))
-        raw.open_tasks[OVERALL] = (total, oldest)
-        found = await self._percentiles(
-            created, _INSTANCE.c.definition_key, where, select_from=joined
-        )
+        found = await self._percentiles(created, _DEFINITION.c.key, where, select_from=joined)
         raw.open_task_created.update(found)
 
     async def _percentiles(
@@ -386,6 +382,7 @@ class StatsRepository:
             func.avg(value),
             *ranks,
             func.max(value),
+            func.min(value),
         ).where(*where)
         if select_from is not None:
             stmt = stmt.select_from(select_from)
@@ -401,6 +398,7 @@ class StatsRepository:
                 p95=None if row[5] is None else float(row[5]),
                 p99=None if row[6] is None else float(row[6]),
                 maximum=None if row[7] is None else float(row[7]),
+                minimum=None if row[8] is None else float(row[8]),
             )
         found.setdefault(OVERALL, Percentiles(0, None, None, None, None, None))
         return found
@@ -424,6 +422,7 @@ class StatsRepository:
                 func.count().over(**count_kw).label("n"),
                 func.avg(value).over(**count_kw).label("a"),
                 func.max(value).over(**count_kw).label("m"),
+                func.min(value).over(**count_kw).label("lo"),
             ).where(*where)
             if select_from is not None:
                 inner = inner.select_from(select_from)
@@ -435,16 +434,22 @@ class StatsRepository:
                 wanted.append(ranked.c.i == low)
                 wanted.append(ranked.c.i == low + 1)
             stmt = select(
-                ranked.c.key, ranked.c.i, ranked.c.v, ranked.c.n, ranked.c.a, ranked.c.m
+                ranked.c.key,
+                ranked.c.i,
+                ranked.c.v,
+                ranked.c.n,
+                ranked.c.a,
+                ranked.c.m,
+                ranked.c.lo,
             ).where(or_(*wanted))
-            per_key: dict[str | None, tuple[int, float, float, dict[int, float]]] = {}
-            for key, index, v, n, a, m in (await self._session.execute(stmt)).all():
-                entry = per_key.setdefault(key, (int(n), float(a), float(m), {}))
-                entry[3][int(index)] = float(v)
-            for key, (n, a, m, ranks) in per_key.items():
+            per_key: dict[str | None, tuple[int, float, float, float, dict[int, float]]] = {}
+            for key, index, v, n, a, m, lo in (await self._session.execute(stmt)).all():
+                entry = per_key.setdefault(key, (int(n), float(a), float(m), float(lo), {}))
+                entry[4][int(index)] = float(v)
+            for key, (n, a, m, lo, ranks) in per_key.items():
                 target = key if partition is not None else OVERALL
                 p50, p95, p99 = (_interpolate(n, p, ranks) for p in PERCENTILES)
-                found[target] = Percentiles(n, a, p50, p95, p99, m)
+                found[target] = Percentiles(n, a, p50, p95, p99, m, lo)
         found.setdefault(OVERALL, Percentiles(0, None, None, None, None, None))
         return found
 

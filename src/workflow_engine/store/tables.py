@@ -210,6 +210,8 @@ class ProcessInstance(Base):
         Index(None, "start_time"),
         Index(None, "tenant_id"),
         Index(None, "super_instance_id"),
+        # Statistics (migration 0004): live instances per status / definition / tenant / start.
+        Index(None, "status", "definition_key", "tenant_id", "start_time"),
     )
 
 
@@ -410,6 +412,8 @@ class ProcessEvent(Base):
         UniqueConstraint("process_instance_id", "sequence"),
         Index(None, "event_type"),
         Index(None, "timestamp"),
+        # Statistics (migration 0004): incidents created in a time range.
+        Index(None, "event_type", "timestamp"),
         Index(None, "task_id"),
     )
 
