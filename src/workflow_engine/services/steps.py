@@ -149,9 +149,9 @@ class _Builder:
             node_name=event.event_name,
             node_type=None if data.get("node_type") is None else str(data["node_type"]),
             execution_id=execution,
-            # An open step of the same node with another token encloses this one (a
-            # multi-instance activity and its instances).
-            parent_step_id=enclosing[-1].step_id if enclosing else None,
+            # The open step of the same node with another token encloses this one (a
+            # multi-instance activity and its instances; siblings never enclose each other).
+            parent_step_id=enclosing[0].step_id if enclosing else None,
             status="running",
             started_at=event.timestamp,
         )
