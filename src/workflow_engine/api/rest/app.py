@@ -16,6 +16,8 @@ from workflow_engine.api.rest import (
     tasks,
 )
 from workflow_engine.api.rest.errors import install_error_handlers
+from workflow_engine.api.rest.metrics import ApiMetricsMiddleware
+from workflow_engine.api.rest.metrics import router as metrics_router
 from workflow_engine.services.container import Services
 
 
@@ -27,8 +29,10 @@ def create_app(services: Services) -> FastAPI:
         description="BPMN 2.0 process engine on Temporal: definitions, instances, tasks.",
     )
     app.state.services = services
+    app.add_middleware(ApiMetricsMiddleware)
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(metrics_router)
     app.include_router(definitions.router)
     app.include_router(instances.router)
     app.include_router(history.router)

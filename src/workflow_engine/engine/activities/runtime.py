@@ -26,6 +26,7 @@ from workflow_engine.engine.contract import (
     StartInstanceInput,
     workflow_id,
 )
+from workflow_engine.observability import metrics
 from workflow_engine.store.database import Database
 from workflow_engine.store.instances import InstanceRepository
 from workflow_engine.store.runtime import (
@@ -88,7 +89,23 @@ class RuntimeActivities:
         # Committed: publish now (never before, or a live client could see an event that a
         # rolled-back transaction never wrote).
         await self._publish(batch, result)
+        await self._record_metrics(batch, result)
         return result.events_inserted
+
+    async def _record_metrics(self, batch: RuntimeBatch, result: ApplyResult) -> None:
+        if not result.inserted:
+            return
+        new = {row.sequence for row in result.inserted}
+        try:
+            await metrics.record_batch(
+                database=self._db,
+                instance_id=batch.instance_id,
+                definition_key=result.definition_key,
+                events=[e for e in batch.events if e.sequence in new],
+            )
+        except Exception as exc:
+            # Metrics are best effort: the batch is written and the step must go on.
+            _log.warning("metrics_record_failed", instance_id=batch.instance_id, error=str(exc))
 
     async def _publish(self, batch: RuntimeBatch, result: ApplyResult) -> None:
         if self._bus is None or not result.inserted:
