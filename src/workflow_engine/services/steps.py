@@ -142,7 +142,11 @@ class _Builder:
 
     def _new(self, event: EventRecord, node: str, execution: str | None) -> Step:
         data = _data(event)
-        enclosing = self._open.get(node, [])
+        # Only a multi-instance activity's step encloses other steps of its node (its
+        # instances); two tokens running the same node side by side are siblings.
+        enclosing = [
+            s for s in self._open.get(node, []) if "multi_instance.started" in s.event_types
+        ]
         step = Step(
             step_id=event.sequence,
             node_id=node,
