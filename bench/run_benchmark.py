@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import socket
 import statistics
 import sys
@@ -80,6 +81,10 @@ class Figure:
     name: str
     instances: int
     seconds: float
+    #: CPU seconds of this process (worker + starter + database client) during the phase.
+    cpu: float = 0.0
+    #: CPU seconds of the Temporal dev server during the phase.
+    server_cpu: float = 0.0
 
     @property
     def per_second(self) -> float:
@@ -127,6 +132,35 @@ async def run_native(client: Client, queue: str, count: int, conc: int) -> float
         )
 
     return await bounded(count, conc, one)
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """CPU time (user + system) of process `pid` so far; this process's when None.
+
+    Wall time moves with whatever else the machine runs; CPU per instance much less so.
+    """
+    if pid is None:
+        return time.process_time()
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def measured(
+    name: str, count: int, server_pid: int | None, phase: Callable[[], Awaitable[float]]
+) -> Figure:
+    """Run `phase` (returns its wall time) and note the CPU both processes spent on it."""
+    cpu, server = cpu_seconds(None), cpu_seconds(server_pid)
+    seconds = await phase()
+    return Figure(
+        name,
+        count,
+        seconds,
+        cpu=cpu_seconds(None) - cpu,
+        server_cpu=cpu_seconds(server_pid) - server if server_pid is not None else 0.0,
+    )
 
 
 def free_port() -> int:
@@ -203,18 +237,39 @@ async def bench(args: argparse.Namespace) -> list[Figure]:
                 order = ("native", "engine") if round_ % 2 == 0 else ("engine", "native")
                 for name in order:
                     if name == "native":
-                        seconds = await run_native(client, queue, n, conc)
-                    else:
-                        seconds = await run_engine(
-                            services, client, "three_steps", {"n": 0}, n, conc
+                        figures.append(
+                            await measured(
+                                name, n, server.pid, lambda: run_native(client, queue, n, conc)
+                            )
                         )
-                    figures.append(Figure(name, n, seconds))
+                    else:
+                        figures.append(
+                            await measured(
+                                name,
+                                n,
+                                server.pid,
+                                lambda: run_engine(
+                                    services, client, "three_steps", {"n": 0}, n, conc
+                                ),
+                            )
+                        )
             if args.typical > 0:
                 variables = {"var2": True, "benchmark_starter_id": STARTER_ID}
-                seconds = await run_engine(
-                    services, client, "benchmark", variables, args.typical, args.typical_concurrency
+                figures.append(
+                    await measured(
+                        "typical",
+                        args.typical,
+                        server.pid,
+                        lambda: run_engine(
+                            services,
+                            client,
+                            "benchmark",
+                            variables,
+                            args.typical,
+                            args.typical_concurrency,
+                        ),
+                    )
                 )
-                figures.append(Figure("typical", args.typical, seconds))
     finally:
         if services is not None:
             await services.aclose()
@@ -241,7 +296,9 @@ def main() -> None:
     for figure in figures:
         print(
             f"{figure.name:8s} {figure.instances:5d} instances in {figure.seconds:7.2f} s = "
-            f"{figure.per_second:8.1f} completed/s"
+            f"{figure.per_second:8.1f} completed/s; CPU per instance: "
+            f"{1000 * figure.cpu / figure.instances:5.1f} ms here, "
+            f"{1000 * figure.server_cpu / figure.instances:5.1f} ms dev server"
         )
     native = [f.per_second for f in figures if f.name == "native"]
     engine = [f.per_second for f in figures if f.name == "engine"]
