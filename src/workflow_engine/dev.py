@@ -25,6 +25,7 @@ from workflow_engine.server import serve_api
 from workflow_engine.services.container import Services, build_services
 from workflow_engine.services.definition_source import format_from_filename
 from workflow_engine.services.errors import ServiceError
+from workflow_engine.services.history_cleanup import cleanup_periodically
 
 _log = structlog.get_logger(__name__)
 
@@ -135,6 +136,17 @@ async def run_dev(settings: Settings, *, stop_event: asyncio.Event | None = None
         # that accepts instances nobody runs.
         worker.add_done_callback(lambda _: stop.set())
         stack.push_async_callback(_stop_worker, worker, worker_stop)
+        if settings.history_ttl_days is not None:
+            cleanup_stop = asyncio.Event()
+            cleanup = asyncio.create_task(
+                cleanup_periodically(
+                    services.history,
+                    interval_seconds=settings.history_cleanup_interval_minutes * 60,
+                    stop=cleanup_stop,
+                ),
+                name="wfe-dev-history-cleanup",
+            )
+            stack.push_async_callback(_stop_worker, cleanup, cleanup_stop)
 
         async def temporal_ready() -> None:
             await client.workflow_service.get_system_info(GetSystemInfoRequest())
