@@ -78,6 +78,7 @@ def dev(
 @app.command()
 def serve() -> None:
     """Serve REST and gRPC against the configured database (production API replica)."""
+    from workflow_engine.observability.tracing import configure_tracing
     from workflow_engine.server import serve_api
     from workflow_engine.services.container import build_services
 
@@ -88,6 +89,7 @@ def serve() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        configure_tracing(endpoint=settings.otel_exporter_otlp_endpoint)
         services = await build_services(settings)
         try:
             await serve_api(services, stop=stop)
@@ -111,13 +113,17 @@ def worker(
             "settings.activity_modules.",
         ),
     ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(help="Serve this worker's Prometheus metrics on this port (/metrics)."),
+    ] = None,
 ) -> None:
     """Run a Temporal worker: process instances plus built-in, engine and user activities."""
     from workflow_engine.engine.activities.registry import ActivityLoadError
     from workflow_engine.engine.worker import WorkerSetupError, run_worker
     from workflow_engine.services.history_cleanup import run_cleanup_job
 
-    settings = _settings(task_queue=task_queue)
+    settings = _settings(task_queue=task_queue, metrics_port=metrics_port)
     if activity_module:
         settings = settings.model_copy(
             update={"activity_modules": [*settings.activity_modules, *activity_module]}

@@ -130,6 +130,11 @@ class Settings(BaseSettings):
     """How many workflow tasks one worker processes at the same time."""
     worker_graceful_shutdown_seconds: float = 10.0
     """On shutdown, how long running activities may finish before they are cancelled."""
+    metrics_port: int | None = None
+    """Port of the worker's own Prometheus endpoint (`wfe worker`); None: none. The API serves
+    its registry at `/metrics` (`wfe dev`: worker and API share that one)."""
+    otel_exporter_otlp_endpoint: str | None = None
+    """OTLP/HTTP endpoint for OpenTelemetry traces (e.g. `http://collector:4318`); None: off."""
     history_ttl_days: int | None = None
     """Keep an ended instance's history this many days after its end; None keeps it forever."""
     history_cleanup_interval_minutes: int = 60
@@ -159,7 +164,13 @@ class Settings(BaseSettings):
             sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file))
         return tuple(sources)
 
-    @field_validator("database_url", "redis_url", "temporal_address", mode="before")
+    @field_validator(
+        "database_url",
+        "redis_url",
+        "temporal_address",
+        "otel_exporter_otlp_endpoint",
+        mode="before",
+    )
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:
         # `WFE_REDIS_URL=` (empty) is the natural way to switch an optional service off.
@@ -194,7 +205,7 @@ class Settings(BaseSettings):
     def _port_range(cls, value: int, info: Any) -> int:
         return _check_port(value, info.field_name)
 
-    @field_validator("temporal_ui_port")
+    @field_validator("temporal_ui_port", "metrics_port")
     @classmethod
     def _optional_port_range(cls, value: int | None, info: Any) -> int | None:
         return None if value is None else _check_port(value, info.field_name)

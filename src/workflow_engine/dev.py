@@ -21,6 +21,7 @@ from temporalio.client import Client
 from workflow_engine.config import Settings
 from workflow_engine.engine.devserver import TemporalDevServer
 from workflow_engine.engine.worker import implemented_listener_names, run_worker
+from workflow_engine.observability.tracing import configure_tracing, temporal_interceptors
 from workflow_engine.server import serve_api
 from workflow_engine.services.container import Services, build_services
 from workflow_engine.services.definition_source import format_from_filename
@@ -110,7 +111,12 @@ async def run_dev(settings: Settings, *, stop_event: asyncio.Event | None = None
         )
         await temporal.start()
         stack.push_async_callback(temporal.stop)
-        client = await Client.connect(temporal.address, namespace=settings.temporal_namespace)
+        configure_tracing(endpoint=settings.otel_exporter_otlp_endpoint)
+        client = await Client.connect(
+            temporal.address,
+            namespace=settings.temporal_namespace,
+            interceptors=temporal_interceptors(),
+        )
 
         examples = settings.examples_dir or default_examples_dir()
         modules = dev_activity_modules(settings, examples)

@@ -58,6 +58,7 @@ def configure_logging(
     # Processors that run for both structlog calls and foreign (stdlib) records.
     shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
+        _add_trace_ids,
         structlog.stdlib.add_logger_name,
         structlog.stdlib.add_log_level,
         structlog.stdlib.ExtraAdder(),
@@ -127,6 +128,19 @@ def get_logger(name: str) -> structlog.stdlib.BoundLogger:
 
     """
     return structlog.stdlib.get_logger(name)
+
+
+def _add_trace_ids(
+    _logger: object, _method: str, event_dict: structlog.typing.EventDict
+) -> structlog.typing.EventDict:
+    """Add the current OpenTelemetry span's trace_id / span_id (when inside a span)."""
+    try:
+        from workflow_engine.observability.tracing import current_trace_ids
+    except ImportError:  # OpenTelemetry not installed: nothing to correlate with
+        return event_dict
+    for key, value in current_trace_ids().items():
+        event_dict.setdefault(key, value)
+    return event_dict
 
 
 def _parse_level(level: str) -> int:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
+from prometheus_client import start_http_server as start_metrics_server
 from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
@@ -36,6 +37,7 @@ from workflow_engine.engine.activities.registry import (
 )
 from workflow_engine.engine.contract import ACTIVITY_APPLY_RUNTIME_BATCH
 from workflow_engine.engine.piggyback import PiggybackInterceptor
+from workflow_engine.observability.tracing import configure_tracing, temporal_interceptors
 
 __all__ = [
     "PASSTHROUGH_MODULES",
@@ -249,9 +251,16 @@ async def run_worker(
     listeners = implemented_listener_names(settings, activity_modules=modules)
     async with AsyncExitStack() as stack:
         if client is None:
+            configure_tracing(endpoint=settings.otel_exporter_otlp_endpoint)
             client = await Client.connect(
-                settings.effective_temporal_address, namespace=settings.temporal_namespace
+                settings.effective_temporal_address,
+                namespace=settings.temporal_namespace,
+                interceptors=temporal_interceptors(),
             )
+            if settings.metrics_port is not None:
+                # Its own registry endpoint (a thread of prometheus_client); under `wfe dev`
+                # a client is passed in and the API's /metrics serves the same registry.
+                start_metrics_server(settings.metrics_port, addr=settings.http_host)
         if services is None:
             from workflow_engine.services.container import build_services
 

@@ -18,6 +18,7 @@ from workflow_engine.api.rest import (
 from workflow_engine.api.rest.errors import install_error_handlers
 from workflow_engine.api.rest.metrics import ApiMetricsMiddleware
 from workflow_engine.api.rest.metrics import router as metrics_router
+from workflow_engine.observability.tracing import asgi_middleware
 from workflow_engine.services.container import Services
 
 
@@ -30,6 +31,7 @@ def create_app(services: Services) -> FastAPI:
     )
     app.state.services = services
     app.add_middleware(ApiMetricsMiddleware)
+    app.add_middleware(asgi_middleware())
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(metrics_router)
