@@ -75,6 +75,9 @@ class RuntimeActivities:
             ApplicationError: `INSTANCE_MISSING` (the row is gone: the instance was deleted)
                 or `INVALID_BATCH` (the workflow sent something impossible); non-retryable.
         """
+        # Every record logged while this activity's task runs names the instance (each
+        # activity runs in a task of its own, so the binding does not leak to others).
+        structlog.contextvars.bind_contextvars(instance_id=batch.instance_id)
         try:
             async with self._db.session() as session:
                 result = await RuntimeProjection(session).apply(batch)
