@@ -190,18 +190,28 @@ def historic_record(row: HistoricProcessInstance) -> HistoricInstanceRecord:
     )
 
 
-def event_record(row: ProcessEvent) -> EventRecord:
-    """Convert an event row to a record."""
-    return EventRecord(
-        sequence=row.sequence,
-        event_type=row.event_type,
-        timestamp=row.timestamp,
-        activity_id=row.activity_id,
-        task_id=row.task_id,
-        event_name=row.event_name,
-        user_id=row.user_id,
-        data=row.event_data,
-    )
+_EVENT: Table = ProcessEvent.__table__  # type: ignore[assignment]
+#: The event columns a record needs, in `EventRecord` field order. Reads select these columns
+#: (Core, no ORM identity map): a 1,000-event log is then rows, not 1,000 tracked objects.
+_EVENT_COLUMNS: Final = (
+    _EVENT.c.sequence,
+    _EVENT.c.event_type,
+    _EVENT.c.timestamp,
+    _EVENT.c.activity_id,
+    _EVENT.c.task_id,
+    _EVENT.c.event_name,
+    _EVENT.c.user_id,
+    _EVENT.c.event_data,
+)
+
+
+def _events_select() -> Any:
+    return select(*_EVENT_COLUMNS)
+
+
+def event_record(row: Any) -> EventRecord:
+    """Convert a row of `_EVENT_COLUMNS` to a record."""
+    return EventRecord(*row)
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,7 +304,7 @@ class HistoryRepository:
         fingerprint = filters_fingerprint(
             {"instance": instance_id, "exact": kinds.exact, "prefixes": kinds.prefixes}
         )
-        stmt = select(ProcessEvent).where(ProcessEvent.process_instance_id == instance_id)
+        stmt = _events_select().where(_EVENT.c.process_instance_id == instance_id)
         clause = kinds.clause()
         if clause is not None:
             stmt = stmt.where(clause)
@@ -305,8 +315,8 @@ class HistoryRepository:
                     "page_token is malformed: pass back next_page_token exactly as returned"
                 )
             stmt = stmt.where(ProcessEvent.sequence > last[0])
-        stmt = stmt.order_by(ProcessEvent.sequence).limit(page_size + 1)
-        rows = (await self._session.execute(stmt)).scalars().all()
+        stmt = stmt.order_by(_EVENT.c.sequence).limit(page_size + 1)
+        rows = (await self._session.execute(stmt)).all()
         records = [event_record(r) for r in rows[:page_size]]
         token = None
         if len(rows) > page_size:
@@ -317,22 +327,21 @@ class HistoryRepository:
         """The event with this sequence, or None."""
         row = (
             await self._session.execute(
-                select(ProcessEvent).where(
-                    ProcessEvent.process_instance_id == instance_id,
-                    ProcessEvent.sequence == sequence,
+                _events_select().where(
+                    _EVENT.c.process_instance_id == instance_id, _EVENT.c.sequence == sequence
                 )
             )
-        ).scalar_one_or_none()
+        ).first()
         return None if row is None else event_record(row)
 
     async def all_events(
         self, instance_id: str, *, node_id: str | None = None
     ) -> builtins.list[EventRecord]:
         """The whole log (or one node's part of it) in sequence order."""
-        stmt = select(ProcessEvent).where(ProcessEvent.process_instance_id == instance_id)
+        stmt = _events_select().where(_EVENT.c.process_instance_id == instance_id)
         if node_id is not None:
-            stmt = stmt.where(ProcessEvent.activity_id == node_id)
-        rows = (await self._session.execute(stmt.order_by(ProcessEvent.sequence))).scalars()
+            stmt = stmt.where(_EVENT.c.activity_id == node_id)
+        rows = (await self._session.execute(stmt.order_by(_EVENT.c.sequence))).all()
         return [event_record(r) for r in rows]
 
     async def historic_instance(self, instance_id: str) -> HistoricInstanceRecord | None:
