@@ -20,9 +20,12 @@ from workflow_engine.api.grpc.generated import (
     definitions_pb2_grpc,
     execution_pb2,
     execution_pb2_grpc,
+    history_pb2,
+    history_pb2_grpc,
     tasks_pb2,
     tasks_pb2_grpc,
 )
+from workflow_engine.api.grpc.history import HistoryServicer
 from workflow_engine.api.grpc.tasks import TaskServicer
 from workflow_engine.services.container import Services
 from workflow_engine.services.health import HealthService
@@ -39,6 +42,7 @@ SERVICE_NAMES: tuple[str, ...] = (
     definitions_pb2.DESCRIPTOR.services_by_name["DefinitionService"].full_name,
     execution_pb2.DESCRIPTOR.services_by_name["ExecutionService"].full_name,
     tasks_pb2.DESCRIPTOR.services_by_name["TaskService"].full_name,
+    history_pb2.DESCRIPTOR.services_by_name["HistoryService"].full_name,
 )
 
 
@@ -112,6 +116,9 @@ async def start_grpc_server(services: Services, *, host: str, port: int) -> grpc
     )
     tasks_pb2_grpc.add_TaskServiceServicer_to_server(  # type: ignore[no-untyped-call]
         TaskServicer(services.tasks), server
+    )
+    history_pb2_grpc.add_HistoryServiceServicer_to_server(  # type: ignore[no-untyped-call]
+        HistoryServicer(services.history), server
     )
     health_pb2_grpc.add_HealthServicer_to_server(
         ReadinessHealthServicer(services.health, SERVICE_NAMES), server
