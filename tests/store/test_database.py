@@ -9,7 +9,12 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import StatementError
 
-from workflow_engine.store.database import Database, create_engine, normalize_url
+from workflow_engine.store.database import (
+    SQLITE_BUSY_TIMEOUT_MS,
+    Database,
+    create_engine,
+    normalize_url,
+)
 from workflow_engine.store.tables import ProcessDefinition
 
 HASH = "a" * 64
@@ -49,7 +54,8 @@ async def test_sqlite_pragmas_are_set_on_every_connection(tmp_path: Path) -> Non
                 fks = (await conn.execute(text("PRAGMA foreign_keys"))).scalar_one()
                 busy = (await conn.execute(text("PRAGMA busy_timeout"))).scalar_one()
                 sync = (await conn.execute(text("PRAGMA synchronous"))).scalar_one()
-                assert (journal, fks, busy, sync) == ("wal", 1, 5000, 1)  # 1 = NORMAL
+                # synchronous 1 = NORMAL
+                assert (journal, fks, busy, sync) == ("wal", 1, SQLITE_BUSY_TIMEOUT_MS, 1)
     finally:
         await engine.dispose()
     assert path.parent.is_dir()

@@ -31,7 +31,9 @@ _POSTGRES_DRIVERS = {
 }
 
 #: SQLite waits this long (ms) for a competing writer before failing with "database is locked".
-SQLITE_BUSY_TIMEOUT_MS = 5000
+#: Writers queue one at a time (BEGIN IMMEDIATE); with the embedded worker applying batches of
+#: many concurrent instances, 5 s was seen to run out under load, so wait longer.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 def normalize_url(url: str | URL) -> URL:
