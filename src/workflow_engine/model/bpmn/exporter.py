@@ -17,7 +17,7 @@ from typing import Any
 from lxml import etree
 
 from workflow_engine.model.bpmn.context import ImportContext
-from workflow_engine.model.bpmn.layout import Bounds, DiagramLayout, auto_layout, route_edges
+from workflow_engine.model.bpmn.layout import Bounds, DiagramLayout, document_layout
 from workflow_engine.model.bpmn.namespaces import (
     BPMN,
     BPMNDI,
@@ -60,7 +60,7 @@ def export_bpmn(model: ProcessModel, *, diagram: Mapping[str, Any] | None = None
     Returns:
         The XML document, with diagram interchange (DI) for every node, flow and connection.
     """
-    return _Writer(model).write(_layout(model, diagram))
+    return _Writer(model).write(document_layout(model, diagram))
 
 
 def _ncname(value: str, taken: set[str]) -> str:
@@ -536,47 +536,3 @@ class _Writer:
 
 def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.2f}"
-
-
-def _layout(model: ProcessModel, diagram: Mapping[str, Any] | None) -> DiagramLayout:
-    given = _given_shapes(diagram)
-    if given is None or any(node_id not in given for node_id in model.nodes):
-        return auto_layout(model)
-    routed = route_edges(model, given)
-    edges_raw = diagram.get("edges") if isinstance(diagram, Mapping) else None
-    if isinstance(edges_raw, Mapping):
-        for edge_id, points in edges_raw.items():
-            parsed = _points(points)
-            if parsed is not None and edge_id in routed:
-                routed[edge_id] = parsed
-    return DiagramLayout(given, routed)
-
-
-def _given_shapes(diagram: Mapping[str, Any] | None) -> dict[str, Bounds] | None:
-    if not isinstance(diagram, Mapping) or not isinstance(diagram.get("shapes"), Mapping):
-        return None
-    shapes: dict[str, Bounds] = {}
-    for node_id, raw in diagram["shapes"].items():
-        if not isinstance(raw, Mapping):
-            return None
-        values = [raw.get(k) for k in ("x", "y", "width", "height")]
-        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
-            return None
-        x, y, width, height = (float(v) for v in values if isinstance(v, int | float))
-        shapes[str(node_id)] = Bounds(x, y, width, height)
-    return shapes
-
-
-def _points(raw: object) -> tuple[tuple[float, float], ...] | None:
-    if not isinstance(raw, list) or len(raw) < 2:
-        return None
-    points: list[tuple[float, float]] = []
-    for item in raw:
-        if (
-            not isinstance(item, list | tuple)
-            or len(item) != 2
-            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in item)
-        ):
-            return None
-        points.append((float(item[0]), float(item[1])))
-    return tuple(points)

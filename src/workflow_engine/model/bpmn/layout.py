@@ -327,13 +327,70 @@ def _route(source: Bounds, target: Bounds, *, from_boundary: bool) -> tuple[Poin
     if from_boundary:
         start = (sx, source.bottom)
         if target.x >= sx:
-            return (start, (sx, ty), (target.x, ty))
+            if ty >= source.bottom + _V_GAP / 3:
+                return (start, (sx, ty), (target.x, ty))
+            # The target is level with the host: drop below the host first, so the flow does
+            # not run along the host's bottom border, then climb in the gap before the target.
+            low = source.bottom + _V_GAP / 3
+            turn = max(target.x - _H_GAP / 2, sx + 10)
+            return (start, (sx, low), (turn, low), (turn, ty), (target.x, ty))
         return (start, (sx, target.bottom + 20), (tx, target.bottom + 20), (tx, target.bottom))
     if target.x >= source.right:
         if abs(sy - ty) < 0.5:
             return ((source.right, sy), (target.x, ty))
-        middle = (source.right + target.x) / 2
-        return ((source.right, sy), (middle, sy), (middle, ty), (target.x, ty))
+        # Turn in the gap just before the target's column: that gap never holds a shape,
+        # while a turn halfway along a flow that skips columns could run through one.
+        turn = max(target.x - _H_GAP / 2, (source.right + target.x) / 2)
+        return ((source.right, sy), (turn, sy), (turn, ty), (target.x, ty))
     # A loop back: leave downwards, run below both shapes, enter the target from below.
     low = max(source.bottom, target.bottom) + 40
     return ((sx, source.bottom), (sx, low), (tx, low), (tx, target.bottom))
+
+
+def document_layout(model: ProcessModel, diagram: Mapping[str, Any] | None) -> DiagramLayout:
+    """The document's own `diagram` when it places every node, else `auto_layout(model)`.
+
+    Imported BPMN keeps the modeler's coordinates in the document's `diagram` key; flows it
+    has no waypoints for are routed between the given shapes.
+    """
+    given = _given_shapes(diagram)
+    if given is None or any(node_id not in given for node_id in model.nodes):
+        return auto_layout(model)
+    routed = route_edges(model, given)
+    edges_raw = diagram.get("edges") if isinstance(diagram, Mapping) else None
+    if isinstance(edges_raw, Mapping):
+        for edge_id, points in edges_raw.items():
+            parsed = _points(points)
+            if parsed is not None and edge_id in routed:
+                routed[edge_id] = parsed
+    return DiagramLayout(given, routed)
+
+
+def _given_shapes(diagram: Mapping[str, Any] | None) -> dict[str, Bounds] | None:
+    if not isinstance(diagram, Mapping) or not isinstance(diagram.get("shapes"), Mapping):
+        return None
+    shapes: dict[str, Bounds] = {}
+    for node_id, raw in diagram["shapes"].items():
+        if not isinstance(raw, Mapping):
+            return None
+        values = [raw.get(k) for k in ("x", "y", "width", "height")]
+        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+            return None
+        x, y, width, height = (float(v) for v in values if isinstance(v, int | float))
+        shapes[str(node_id)] = Bounds(x, y, width, height)
+    return shapes
+
+
+def _points(raw: object) -> tuple[tuple[float, float], ...] | None:
+    if not isinstance(raw, list) or len(raw) < 2:
+        return None
+    points: list[tuple[float, float]] = []
+    for item in raw:
+        if (
+            not isinstance(item, list | tuple)
+            or len(item) != 2
+            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in item)
+        ):
+            return None
+        points.append((float(item[0]), float(item[1])))
+    return tuple(points)
