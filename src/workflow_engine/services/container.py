@@ -12,6 +12,7 @@ from temporalio.client import Client
 from workflow_engine.bus import EventBus, InProcessEventBus, RedisEventBus
 from workflow_engine.config import Settings
 from workflow_engine.services.definitions import DefinitionService
+from workflow_engine.services.diagrams import DiagramService
 from workflow_engine.services.health import HealthService
 from workflow_engine.services.history import HistoryService
 from workflow_engine.services.instances import InstanceService
@@ -54,6 +55,11 @@ class Services:
     def stats(self) -> StatsService:
         """Execution statistics (stateless: a new, cheap view over the database each time)."""
         return StatsService(database=self.database)
+
+    @property
+    def diagrams(self) -> DiagramService:
+        """SVG diagrams of definitions and instances (stateless: a cheap view each time)."""
+        return DiagramService(database=self.database, definitions=self.definitions)
 
     @property
     def live(self) -> LiveStatusService:

@@ -23,6 +23,8 @@ from workflow_engine.services.errors import InvalidArgumentError
 
 router = APIRouter(prefix="/api/v1/definitions", tags=["definitions"])
 
+SVG_MEDIA_TYPE = "image/svg+xml"
+
 _UPLOAD_DOC = {
     "requestBody": {
         "required": True,
@@ -152,17 +154,29 @@ async def resource(definition_id: int, services: ServicesDep) -> Response:
     return Response(record.resource, media_type=f"{media}; charset=utf-8")
 
 
-@router.get("/{definition_id}/diagram")
+@router.get(
+    "/{definition_id}/diagram",
+    responses={
+        200: {
+            "description": "The diagram: SVG (default) or BPMN 2.0 XML with diagram interchange",
+            "content": {"image/svg+xml": {}, "application/xml": {}},
+        }
+    },
+)
 async def diagram(
     definition_id: int,
     services: ServicesDep,
     format: Annotated[
-        str, Query(description="bpmn: BPMN 2.0 XML with diagram interchange")
-    ] = "bpmn",
+        str,
+        Query(description="svg: the rendered diagram; bpmn: BPMN 2.0 XML with diagram interchange"),
+    ] = "svg",
 ) -> Response:
-    """The process as BPMN 2.0 XML with diagram interchange (opens in bpmn.io)."""
+    """The process diagram as SVG, or as BPMN 2.0 XML with diagram interchange (bpmn.io)."""
+    if format == "svg":
+        svg = await services.diagrams.definition_svg(definition_id)
+        return Response(svg, media_type=SVG_MEDIA_TYPE)
     if format != "bpmn":
-        raise InvalidArgumentError(f"format '{format}' is not available; use format=bpmn")
+        raise InvalidArgumentError(f"format '{format}' is not available; use format=svg or bpmn")
     model = await services.definitions.model(definition_id)
     document = await services.definitions.document(definition_id)
     layout = document.get("diagram")

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from workflow_engine.api.rest.deps import ServicesDep
 from workflow_engine.api.rest.runtime_schemas import (
@@ -25,6 +25,8 @@ from workflow_engine.services.instances import MAX_PAGE_SIZE
 from workflow_engine.store.instances import InstanceFilters
 
 router = APIRouter(prefix="/api/v1/instances", tags=["instances"])
+
+SVG = "image/svg+xml"
 
 OptionalReason = Annotated[ReasonIn | None, Body()]
 
@@ -86,6 +88,17 @@ async def list_instances(
 async def get_instance(instance_id: str, services: ServicesDep) -> InstanceDetailOut:
     """One instance: status, active elements, variables, times, open incidents."""
     return InstanceDetailOut.of_detail(await services.instances.get(instance_id))
+
+
+@router.get(
+    "/{instance_id}/diagram",
+    responses={200: {"description": "The diagram with run-time state", "content": {SVG: {}}}},
+)
+async def diagram(instance_id: str, services: ServicesDep) -> Response:
+    """The instance's diagram as SVG: active, done, failed and waiting nodes, flows taken."""
+    svg = await services.diagrams.instance_svg(instance_id)
+    # The state changes as the instance runs: never serve a stale copy from a cache.
+    return Response(svg, media_type=SVG, headers={"Cache-Control": "no-store"})
 
 
 @router.post("/{instance_id}/pause", status_code=202, response_model=AcceptedOut)
