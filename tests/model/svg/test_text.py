@@ -24,3 +24,14 @@ def test_a_long_word_is_split_and_overflow_ends_in_an_ellipsis() -> None:
 def test_empty_and_whitespace_labels_have_no_lines() -> None:
     assert wrap("", max_width=50, font_size=12, max_lines=3) == []
     assert wrap("  \n ", max_width=50, font_size=12, max_lines=3) == []
+
+
+def test_words_break_after_hyphens_and_underscores() -> None:
+    assert wrap("event-based-gateway", max_width=100, font_size=12, max_lines=3) == [
+        "event-based-",
+        "gateway",
+    ]
+    assert wrap("send_email_task", max_width=80, font_size=12, max_lines=3) == [
+        "send_email_",
+        "task",
+    ]

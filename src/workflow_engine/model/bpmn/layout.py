@@ -11,7 +11,8 @@ a boundary event on its host and children inside their subprocess.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import itertools
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -312,13 +313,81 @@ def route_edges(model: ProcessModel, shapes: Mapping[str, Bounds]) -> dict[str, 
         source, target = shapes.get(flow.source), shapes.get(flow.target)
         if source is None or target is None:
             continue
-        edges[flow.id] = _route(source, target, from_boundary=flow.source in boundaries)
+        route = _route(source, target, from_boundary=flow.source in boundaries)
+        if flow.source not in boundaries and target.x >= source.right:
+            route = _clear_route(route, source, target, shapes.values())
+        edges[flow.id] = route
     for connection in model.connections:
         source, target = shapes.get(connection.source), shapes.get(connection.target)
         if source is None or target is None:
             continue
         edges[connection.id] = (source.center, target.center)
     return edges
+
+
+def _contains(outer: Bounds, point: Point) -> bool:
+    return outer.x <= point[0] <= outer.right and outer.y <= point[1] <= outer.bottom
+
+
+def _crosses(start: Point, end: Point, box: Bounds) -> bool:
+    """Whether an axis-parallel segment runs through the inside of `box` (edges do not count)."""
+    low_x, high_x = sorted((start[0], end[0]))
+    low_y, high_y = sorted((start[1], end[1]))
+    return (
+        low_x < box.right - 1
+        and high_x > box.x + 1
+        and low_y < box.bottom - 1
+        and high_y > box.y + 1
+    )
+
+
+def _clear_route(
+    route: tuple[Point, ...], source: Bounds, target: Bounds, shapes: Iterable[Bounds]
+) -> tuple[Point, ...]:
+    """`route`, or a detour when it runs through a shape between the two ends.
+
+    A flow that skips columns can meet shapes in the columns between. Tried in turn: the given
+    route, a turn right after the source, and a lane just above or below every shape in the
+    way (that one always runs clear: its turns sit in the gaps next to the two columns).
+    """
+    obstacles = [
+        b
+        for b in shapes
+        if b != source
+        and b != target
+        and not _contains(b, source.center)
+        and not _contains(b, target.center)
+    ]
+
+    def clear(points: tuple[Point, ...]) -> bool:
+        return not any(
+            _crosses(a, b, box) for a, b in itertools.pairwise(points) for box in obstacles
+        )
+
+    if clear(route):
+        return route
+    sy, ty = source.center[1], target.center[1]
+    early = min(source.right + _H_GAP / 2, (source.right + target.x) / 2)
+    candidate = ((source.right, sy), (early, sy), (early, ty), (target.x, ty))
+    if clear(candidate):
+        return candidate
+    between = [b for b in obstacles if b.right > source.right and b.x < target.x]
+    if not between:
+        return route
+    late = max(target.x - _H_GAP / 2, early)
+    above = min(b.y for b in between) - 20
+    below = max(b.bottom for b in between) + 20
+    lane = (
+        above if abs(sy - above) + abs(ty - above) <= abs(sy - below) + abs(ty - below) else below
+    )
+    return (
+        (source.right, sy),
+        (early, sy),
+        (early, lane),
+        (late, lane),
+        (late, ty),
+        (target.x, ty),
+    )
 
 
 def _route(source: Bounds, target: Bounds, *, from_boundary: bool) -> tuple[Point, ...]:

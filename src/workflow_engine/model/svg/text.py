@@ -13,6 +13,8 @@ import unicodedata
 _NARROW_EM = 0.6
 _WIDE_EM = 1.0
 _ELLIPSIS = "…"
+#: Characters a line may break after inside a word (`event-based-gateway`, `a/b`, `snake_case`).
+_BREAK_AFTER = frozenset("-/_.")
 
 
 def char_width(char: str, font_size: float) -> float:
@@ -32,7 +34,10 @@ def _breakable(char: str) -> bool:
 
 
 def _tokens(text: str) -> list[str]:
-    """Words, where every wide character is a word of its own (a break opportunity)."""
+    """Words and spaces, split at every break opportunity.
+
+    Each wide character is a token of its own, and a word breaks after `-` `/` `_` `.`.
+    """
     tokens: list[str] = []
     current = ""
     for char in text:
@@ -46,6 +51,9 @@ def _tokens(text: str) -> list[str]:
                 tokens.append(current)
             current = ""
             tokens.append(char)
+        elif char in _BREAK_AFTER:
+            tokens.append(current + char)
+            current = ""
         else:
             current += char
     if current:
