@@ -19,6 +19,9 @@ from dataclasses import dataclass
 from workflow_engine.expressions.errors import ExpressionSyntaxError
 from workflow_engine.expressions.source import FUNCTION_PREFIX
 
+#: A variable or member path `a.b.c`: safe to select a member on without parentheses.
+_NAME_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?|\.\d+")
 _OPERATORS = ("**", "..", "!=", "<=", ">=", "=", "<", ">", "+", "-", "*", "/", "(", ")", "[",
@@ -301,7 +304,10 @@ class _Translator:
                 token = self._next()
                 if token.kind != "name":
                     raise self._fail(f"expected a name after '.' but found {self._describe(token)}")
-                result = f"{result}.{token.text}"
+                # CEL's lexer reads `0.A` as a broken float: select on anything but a plain
+                # name path through parentheses, `(0).A` (still an error, but at evaluation).
+                base = result if _NAME_PATH.fullmatch(result) else f"({result})"
+                result = f"{base}.{token.text}"
             elif self._is("op", "["):
                 raise self._unsupported("list filters and indexing ('[...]')", self._peek().column)
             else:
