@@ -154,7 +154,9 @@ class _Renderer:
         for node in containers:
             self._node(layer, node)
         layer = sub(root, "g", {"class": "flows"})
-        for flow in self.model.flows.values():
+        # Taken flows last: where flows share a segment (a fork), the taken one shows on top.
+        taken = self.marks.taken_flows
+        for flow in sorted(self.model.flows.values(), key=lambda f: f.id in taken):
             self._flow(layer, flow)
         for connection in self.model.connections:
             self._connection(layer, connection)
