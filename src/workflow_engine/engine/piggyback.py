@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
+from dataclasses import fields
 from typing import Any
 
 from temporalio import activity, workflow
@@ -39,7 +40,12 @@ from temporalio.worker import (
     WorkflowOutboundInterceptor,
 )
 
-from workflow_engine.engine.contract import RuntimeBatch
+from workflow_engine.engine.contract import (
+    EngineEvent,
+    RuntimeBatch,
+    SubscriptionRecord,
+    TaskRecord,
+)
 
 __all__ = [
     "BATCH_HEADER",
@@ -122,9 +128,54 @@ class _ActivityInbound(ActivityInboundInterceptor):
     async def execute_activity(self, input: ExecuteActivityInput) -> Any:
         payload = input.headers.get(BATCH_HEADER)
         if payload is not None:
-            batch = activity.payload_converter().from_payload(payload, RuntimeBatch)
+            batch = batch_from_json(activity.payload_converter().from_payload(payload))
             await _apply_with_retries(self._apply, batch)
         return await self.next.execute_activity(input)
+
+
+_FIELDS: dict[type, frozenset[str]] = {
+    cls: frozenset(f.name for f in fields(cls))
+    for cls in (RuntimeBatch, EngineEvent, TaskRecord, SubscriptionRecord)
+}
+
+
+def _known(cls: type, value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError(f"{where} must be an object, got {type(value).__name__}")
+    names = _FIELDS[cls]
+    return {k: v for k, v in value.items() if k in names}
+
+
+def batch_from_json(value: Any) -> RuntimeBatch:
+    """Build the `RuntimeBatch` of a decoded header (plain JSON) without type-hint conversion.
+
+    The payload converter resolves every dataclass's type hints anew for each nested value
+    (`typing.get_type_hints` on every event of every batch), which cost more CPU than the rest
+    of the decoding. The batch's shape is fixed, so it is built directly; unknown keys are
+    ignored like the converter does.
+
+    Raises:
+        ValueError: when the value is not a batch (names the field).
+    """
+    data = _known(RuntimeBatch, value, BATCH_HEADER)
+    try:
+        data["events"] = [
+            EngineEvent(**_known(EngineEvent, e, f"events[{i}]"))
+            for i, e in enumerate(data.get("events") or [])
+        ]
+        data["tasks"] = [
+            TaskRecord(**_known(TaskRecord, t, f"tasks[{i}]"))
+            for i, t in enumerate(data.get("tasks") or [])
+        ]
+        subscriptions = data.get("subscriptions")
+        if subscriptions is not None:
+            data["subscriptions"] = [
+                SubscriptionRecord(**_known(SubscriptionRecord, s, f"subscriptions[{i}]"))
+                for i, s in enumerate(subscriptions)
+            ]
+        return RuntimeBatch(**data)
+    except TypeError as e:  # a missing required field
+        raise ValueError(f"{BATCH_HEADER} is not a runtime batch: {e}") from e
 
 
 async def _apply_with_retries(apply: BatchApplier, batch: RuntimeBatch) -> None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -136,6 +136,81 @@ def insert_ignoring(session: AsyncSession, table: Any) -> Any:
     return sqlite.insert(table)
 
 
+# Upsert statements, built once per dialect: building one anew costs more CPU than running it
+# (`.excluded` copies every column of the table, and a new object must compute its cache key
+# before the compiled form is found). The statements carry no values; rows go as parameters.
+_UPSERTS: dict[tuple[str, str], Any] = {}
+
+
+def _variable_upsert(session: AsyncSession) -> Any:
+    dialect = session.get_bind().dialect.name
+    stmt = _UPSERTS.get((dialect, "variable"))
+    if stmt is None:
+        stmt = insert_ignoring(session, _VARIABLE)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["process_instance_id", "scope_id", "name"],
+            set_={
+                "value": stmt.excluded.value,
+                "type": stmt.excluded.type,
+                "updated_at": stmt.excluded.updated_at,
+            },
+        )
+        _UPSERTS[(dialect, "variable")] = stmt
+    return stmt
+
+
+# The conditional state UPDATE, one per set of written columns (at most 8): built once, run
+# with bind parameters (`v_<column>` for values, `b_id` / `b_through` for the condition).
+_STATE_UPDATES: dict[tuple[str, ...], Any] = {}
+
+
+def _state_update(columns: tuple[str, ...]) -> Any:
+    stmt = _STATE_UPDATES.get(columns)
+    if stmt is None:
+        values: dict[str, Any] = {
+            name: bindparam(f"v_{name}", type_=_INSTANCE.c[name].type) for name in columns
+        }
+        values["version_counter"] = _INSTANCE.c.version_counter + 1
+        stmt = (
+            update(_INSTANCE)
+            .where(
+                _INSTANCE.c.id == bindparam("b_id"),
+                _INSTANCE.c.last_sequence <= bindparam("b_through"),
+                # An ended instance is final: a resent last batch must not write task or
+                # variable rows again after they moved to the history tables.
+                _INSTANCE.c.status.not_in(ENDED_INSTANCE_STATUSES),
+            )
+            .values(values)
+            .returning(*_RETURNED)
+        )
+        _STATE_UPDATES[columns] = stmt
+    return stmt
+
+
+def _history_upsert(session: AsyncSession) -> Any:
+    dialect = session.get_bind().dialect.name
+    stmt = _UPSERTS.get((dialect, "history"))
+    if stmt is None:
+        stmt = insert_ignoring(session, HistoricProcessInstance.__table__)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["process_instance_id"],
+            # `updated_at` of the inserted row is the time of this write.
+            set_={
+                k: stmt.excluded[k]
+                for k in (
+                    "status",
+                    "end_time",
+                    "duration",
+                    "end_activity_id",
+                    "delete_reason",
+                    "updated_at",
+                )
+            },
+        )
+        _UPSERTS[(dialect, "history")] = stmt
+    return stmt
+
+
 async def lock_instance_row(session: AsyncSession, instance_id: str) -> bool:
     """Lock an instance's row for the rest of the transaction; False when there is none.
 
@@ -172,16 +247,7 @@ async def upsert_variables(
     ]
     # One statement with the rows as executemany parameters: its compiled form is cached
     # (a multi-row VALUES clause would be compiled anew for every row count).
-    stmt = insert_ignoring(session, _VARIABLE)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["process_instance_id", "scope_id", "name"],
-        set_={
-            "value": stmt.excluded.value,
-            "type": stmt.excluded.type,
-            "updated_at": stmt.excluded.updated_at,
-        },
-    )
-    await session.execute(stmt, rows)
+    await session.execute(_variable_upsert(session), rows)
 
 
 class RuntimeProjection:
@@ -315,7 +381,6 @@ class RuntimeProjection:
             "active_activity_ids": [] if ended else list(batch.active_node_ids),
             "last_sequence": batch.through_sequence,
             "updated_at": utcnow(),
-            "version_counter": _INSTANCE.c.version_counter + 1,
         }
         entered = [e.activity_id for e in batch.events if e.activity_id]
         if entered:
@@ -327,19 +392,11 @@ class RuntimeProjection:
             values["delete_reason"] = batch.end_reason
         elif batch.end_reason is not None:
             values["delete_reason"] = batch.end_reason
-        stmt = (
-            update(_INSTANCE)
-            .where(
-                _INSTANCE.c.id == batch.instance_id,
-                _INSTANCE.c.last_sequence <= batch.through_sequence,
-                # An ended instance is final: a resent last batch must not write task or
-                # variable rows again after they moved to the history tables.
-                _INSTANCE.c.status.not_in(ENDED_INSTANCE_STATUSES),
-            )
-            .values(**values)
-            .returning(*_RETURNED)
-        )
-        found = (await self._session.execute(stmt)).first()
+        params = {f"v_{k}": v for k, v in values.items()}
+        params["b_id"] = batch.instance_id
+        params["b_through"] = batch.through_sequence
+        stmt = _state_update(tuple(values))
+        found = (await self._session.execute(stmt, params)).first()
         return None if found is None else _InstanceRow(*found)
 
     async def _upsert_task(self, instance: _InstanceRow, task: TaskRecord, index: int) -> None:
@@ -487,13 +544,4 @@ class RuntimeProjection:
             "created_at": now,
             "updated_at": now,
         }
-        stmt = insert_ignoring(self._session, HistoricProcessInstance).values(history)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["process_instance_id"],
-            set_={
-                k: stmt.excluded[k]
-                for k in ("status", "end_time", "duration", "end_activity_id", "delete_reason")
-            }
-            | {"updated_at": now},
-        )
-        await self._session.execute(stmt)
+        await self._session.execute(_history_upsert(self._session), history)
