@@ -52,3 +52,26 @@ def test_deploy_to_an_unreachable_server_says_so() -> None:
     result = runner.invoke(app, ["deploy", str(SEED), "--server", "http://127.0.0.1:1"])
     assert result.exit_code == 2
     assert "cannot reach http://127.0.0.1:1" in result.output
+
+
+def test_serve_without_temporal_says_where_it_looked(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.temporal_fixtures import free_port
+
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "WFE_DATA_DIR": str(tmp_path),
+        "WFE_TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
+        "WFE_HTTP_PORT": str(free_port()),
+        "WFE_GRPC_PORT": str(free_port()),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "workflow_engine", "serve"],
+        capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert f"cannot reach Temporal at {env['WFE_TEMPORAL_ADDRESS']}" in " ".join(
+        result.stderr.split()
+    )

@@ -77,12 +77,18 @@ def dev(
 
 @app.command()
 def serve() -> None:
-    """Serve REST and gRPC against the configured database (production API replica)."""
-    from workflow_engine.observability.tracing import configure_tracing
+    """Serve REST and gRPC against the configured database and Temporal (API replica)."""
+    from temporalio.client import Client
+
+    from workflow_engine.engine.worker import implemented_listener_names
+    from workflow_engine.observability.tracing import configure_tracing, temporal_interceptors
     from workflow_engine.server import serve_api
     from workflow_engine.services.container import build_services
 
     settings = _settings()
+    # Listener classes the workers implement (their activity modules / listener_classes):
+    # instances started here record the others as skipped instead of waiting for them.
+    listeners = implemented_listener_names(settings)
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -90,7 +96,20 @@ def serve() -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         configure_tracing(endpoint=settings.otel_exporter_otlp_endpoint)
-        services = await build_services(settings)
+        address = settings.effective_temporal_address
+        try:
+            client = await Client.connect(
+                address, namespace=settings.temporal_namespace, interceptors=temporal_interceptors()
+            )
+        except Exception as exc:
+            _err.print(
+                f"[red]cannot reach Temporal at {address}[/red] (namespace "
+                f"'{settings.temporal_namespace}'): {exc} — set WFE_TEMPORAL_ADDRESS"
+            )
+            raise typer.Exit(1) from None
+        services = await build_services(
+            settings, temporal_client=client, implemented_listeners=listeners
+        )
         try:
             await serve_api(services, stop=stop)
         finally:

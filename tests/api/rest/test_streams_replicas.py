@@ -23,6 +23,7 @@ from tests.api.rest.sse import read_sse
 from tests.services.support import deploy_document, eventually
 from tests.temporal_fixtures import free_port
 from workflow_engine.config import load_settings
+from workflow_engine.engine.devserver import TemporalDevServer
 from workflow_engine.engine.worker import build_worker
 from workflow_engine.services.container import Services, build_services
 from workflow_engine.store.live_events import LiveEventReader
@@ -63,7 +64,7 @@ def _definition() -> dict[str, Any]:
 
 @asynccontextmanager
 async def api_replica(
-    name: str, *, db_url: str, redis_url: str, data_dir: Path
+    name: str, *, db_url: str, redis_url: str, data_dir: Path, temporal_address: str
 ) -> AsyncIterator[str]:
     """`wfe serve` as a subprocess on free ports; yields its base URL once it is ready."""
     port = free_port()
@@ -71,6 +72,7 @@ async def api_replica(
         **os.environ,
         "WFE_DATABASE_URL": db_url,
         "WFE_REDIS_URL": redis_url,
+        "WFE_TEMPORAL_ADDRESS": temporal_address,
         "WFE_HTTP_PORT": str(port),
         "WFE_GRPC_PORT": str(free_port()),
         "WFE_DATA_DIR": str(data_dir / name),
@@ -148,11 +150,21 @@ async def _open_task(services: Services, instance_id: str, node: str) -> str:
 @pytest.mark.postgres
 @pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
 async def test_reconnect_to_another_replica_gets_every_event_exactly_once(
-    db_url: str, redis_url: str, tmp_path: Path, temporal_client: Client
+    db_url: str,
+    redis_url: str,
+    tmp_path: Path,
+    temporal_client: Client,
+    temporal_server: TemporalDevServer,
 ) -> None:
+    replica = {
+        "db_url": db_url,
+        "redis_url": redis_url,
+        "data_dir": tmp_path,
+        "temporal_address": temporal_server.address,
+    }
     async with (
-        api_replica("api1", db_url=db_url, redis_url=redis_url, data_dir=tmp_path) as api1,
-        api_replica("api2", db_url=db_url, redis_url=redis_url, data_dir=tmp_path) as api2,
+        api_replica("api1", **replica) as api1,
+        api_replica("api2", **replica) as api2,
         worker_services(db_url, redis_url, tmp_path, temporal_client) as services,
         httpx.AsyncClient(timeout=httpx.Timeout(30)) as client,
     ):
