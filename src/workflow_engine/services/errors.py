@@ -41,6 +41,44 @@ class ValidationFailedError(ServiceError):
     grpc_code = "INVALID_ARGUMENT"
 
 
+class UnauthenticatedError(ServiceError):
+    """No valid credentials: missing, malformed, expired or wrongly signed token."""
+
+    code = "UNAUTHENTICATED"
+    status = 401
+    grpc_code = "UNAUTHENTICATED"
+
+
+class PermissionDeniedError(ServiceError):
+    """The caller is known but may not do this; `permission` names what is missing."""
+
+    code = "PERMISSION_DENIED"
+    status = 403
+    grpc_code = "PERMISSION_DENIED"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permission: str,
+        details: Sequence[ValidationIssue] = (),
+    ) -> None:
+        super().__init__(message, details=details)
+        self.permission = permission
+
+
+class RateLimitedError(ServiceError):
+    """Too many requests from one client; retry after `retry_after` seconds."""
+
+    code = "RATE_LIMITED"
+    status = 429
+    grpc_code = "RESOURCE_EXHAUSTED"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class NotFoundError(ServiceError):
     """The addressed resource does not exist (or is not visible to the caller)."""
 
