@@ -18,6 +18,7 @@ from workflow_engine.api.rest import (
 from workflow_engine.api.rest.errors import install_error_handlers
 from workflow_engine.api.rest.metrics import ApiMetricsMiddleware
 from workflow_engine.api.rest.metrics import router as metrics_router
+from workflow_engine.api.web import mount_portal
 from workflow_engine.observability.tracing import asgi_middleware
 from workflow_engine.services.container import Services
 
@@ -42,4 +43,5 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(signals.router)
     app.include_router(streams.router)
     app.include_router(stats.router)
+    mount_portal(app)
     return app
