@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 
 from workflow_engine.security.principal import Principal
 
@@ -32,3 +33,38 @@ def acting_as(principal: Principal) -> Iterator[Principal]:
         yield principal
     finally:
         _current.reset(token)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestOrigin:
+    """Where a request came from (the "from where" of the audit log).
+
+    Attributes:
+        transport: `rest`, `grpc`, `cli` or `job` (an internal periodic job).
+        client: The peer address as the transport saw it (`host` or `host:port`), if known.
+        user_agent: The client's User-Agent (HTTP header / gRPC metadata), if sent.
+        request_id: The caller's `X-Request-ID` (HTTP header / gRPC metadata), if sent.
+    """
+
+    transport: str
+    client: str | None = None
+    user_agent: str | None = None
+    request_id: str | None = None
+
+
+_origin: ContextVar[RequestOrigin | None] = ContextVar("wfe_origin", default=None)
+
+
+def current_origin() -> RequestOrigin | None:
+    """Where the running request came from; None outside any request (engine, timers)."""
+    return _origin.get()
+
+
+@contextmanager
+def request_origin(origin: RequestOrigin) -> Iterator[RequestOrigin]:
+    """Run the block as a request from `origin`; restores the previous origin afterwards."""
+    token = _origin.set(origin)
+    try:
+        yield origin
+    finally:
+        _origin.reset(token)
