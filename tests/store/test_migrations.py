@@ -47,6 +47,7 @@ FILTER_COLUMNS = {
     ],
     "process_event": ["process_instance_id", "event_type", "timestamp"],
     "process_variable": ["process_instance_id"],
+    "audit_log": ["occurred_at", "tenant_id", "actor_id", "action", "resource_type", "outcome"],
 }
 
 

@@ -64,6 +64,8 @@ CANDIDATE_KINDS: Final = ("user", "group")
 VARIABLE_SCOPES: Final = ("global", "local")
 #: Kinds of event subscriptions (waits on a BPMN signal or message).
 SUBSCRIPTION_KINDS: Final = ("signal", "message")
+#: Outcomes of an audited action.
+AUDIT_OUTCOMES: Final = ("success", "denied")
 
 # Deterministic constraint names: Alembic needs names to alter or drop constraints, and
 # SQLite's batch mode loses unnamed ones when it rebuilds a table.
@@ -533,6 +535,51 @@ class HistoricVariableInstance(Base):
     __table_args__ = (
         CheckConstraint(_in("scope", VARIABLE_SCOPES), name="scope"),
         UniqueConstraint("process_instance_id", "scope_id", "name"),
+    )
+
+
+class AuditEntry(Base):
+    """One operator / admin action (or a refused attempt at one): who, when, what, from where.
+
+    Append-only (migration 0005). No foreign keys: the log must outlive what it describes
+    (a deleted definition, an instance removed by the history retention). ``details`` says
+    what changed but never carries variable values or credentials.
+    """
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The acting user; NULL for the system (internal callers, or authentication off).
+    actor_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    #: ``user`` or ``system``.
+    actor_kind: Mapped[str] = mapped_column(String(16), default="user")
+    #: JSON list of the actor's role names when it acted.
+    actor_roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: The tenant the action concerned (the resource's; for refused attempts the actor's).
+    tenant_id: Mapped[str] = mapped_column(String(255), default="")
+    #: ``<resource>.<verb>``, e.g. ``instance.pause``.
+    action: Mapped[str] = mapped_column(String(64))
+    resource_type: Mapped[str] = mapped_column(String(32))
+    resource_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    outcome: Mapped[str] = mapped_column(String(16), default="success")
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: ``rest``, ``grpc``, ``cli`` or ``job``; NULL when unknown.
+    transport: Mapped[str | None] = mapped_column(String(16), default=None)
+    client_address: Mapped[str | None] = mapped_column(String(255), default=None)
+    user_agent: Mapped[str | None] = mapped_column(String(512), default=None)
+    request_id: Mapped[str | None] = mapped_column(String(255), default=None)
+
+    __table_args__ = (
+        CheckConstraint(_in("outcome", AUDIT_OUTCOMES), name="outcome"),
+        # Newest first, optionally within a time range; every filter leads an index of its
+        # own that also orders by time, so each filtered page is one index range scan.
+        Index(None, "occurred_at", "id"),
+        Index(None, "tenant_id", "occurred_at"),
+        Index(None, "actor_id", "occurred_at"),
+        Index(None, "action", "occurred_at"),
+        Index(None, "resource_type", "resource_id", "occurred_at"),
+        Index(None, "outcome", "occurred_at"),
     )
 
 
