@@ -103,6 +103,15 @@ class PayloadTooLargeError(ServiceError):
     grpc_code = "RESOURCE_EXHAUSTED"
 
 
+class LimitExceededError(ServiceError):
+    """A request is well-formed but exceeds a configured shape limit (too deeply nested
+    variables, too many definition elements): 422, not retryable as it is."""
+
+    code = "LIMIT_EXCEEDED"
+    status = 422
+    grpc_code = "INVALID_ARGUMENT"
+
+
 class UnsupportedMediaTypeError(ServiceError):
     """The content type is not one the endpoint accepts."""
 
