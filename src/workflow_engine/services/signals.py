@@ -3,6 +3,13 @@
 Receivers are found in the mirrored `event_subscription` table, never by scanning Temporal.
 A signal of scope `process_instance` is delivered by the throwing instance to itself; what
 reaches this service is the global broadcast.
+
+Authorization (issue 6): sending a signal needs `signal:send`, correlating a message
+`message:send`. Both stay inside the principal's tenant: a non-admin's signal reaches only
+waits of their tenant, and a message whose key matches only another tenant's wait answers
+exactly like no match at all. An admin may name a tenant; an admin naming none reaches every
+tenant (as the system principal, i.e. internal callers and auth-off deployments, always did;
+thrown events of the engine name their instance's tenant).
 """
 
 from __future__ import annotations
@@ -20,9 +27,11 @@ from workflow_engine.engine.contract import (
     SignalDelivery,
 )
 from workflow_engine.model.types import EventKind, NodeType, ProcessModel
+from workflow_engine.security.permissions import Permission, require
 from workflow_engine.services.definitions import DefinitionService
 from workflow_engine.services.errors import ConflictError, InvalidArgumentError, NotFoundError
 from workflow_engine.services.instances import InstanceService
+from workflow_engine.services.tasks import acting_user
 from workflow_engine.services.variables import require_variable_map
 from workflow_engine.services.workflows import WorkflowGateway, WorkflowGoneError
 from workflow_engine.store.database import Database
@@ -75,13 +84,21 @@ class SignalService:
     ) -> int:
         """Deliver signal `name` to every instance waiting on it; return how many got it.
 
-        Instances that ended meanwhile are skipped (not counted).
+        Instances that ended meanwhile are skipped (not counted). Only instances of the
+        principal's tenant are reached (an admin: `tenant_id`, or every tenant without one).
+
+        Raises:
+            PermissionDeniedError: no `signal:send`, or a non-admin named another tenant.
         """
+        who = require(Permission.SIGNAL_SEND)
+        tenant = who.tenant_filter(tenant_id)
         signal_name = _name(name, "signal")
         payload_vars = require_variable_map(variables)
-        names = await event_names(self._db, self._definitions, "signal", signal_name)
+        names = await event_names(
+            self._db, self._definitions, "signal", signal_name, tenant_id=tenant
+        )
         async with self._db.session() as session:
-            waits = await SubscriptionRepository(session).find("signal", names, tenant_id=tenant_id)
+            waits = await SubscriptionRepository(session).find("signal", names, tenant_id=tenant)
         receivers = _one_per_instance(waits)
         delivery_id = str(uuid.uuid4())
         gate = asyncio.Semaphore(_FAN_OUT)
@@ -150,22 +167,31 @@ class MessageService:
         The receiver is the instance with a wait on `name` whose correlation key equals
         `correlation_key`, and/or whose business key equals `business_key`. When none waits,
         a deployed latest definition with a message start event for `name` starts a new
-        instance (with `business_key`).
+        instance (with `business_key`). Only waits and definitions of the principal's tenant
+        count (an admin: `tenant_id`, or every tenant without one): another tenant's wait is
+        never reached, nor named in an answer.
 
         Raises:
             NotFoundError: nobody waits and no definition starts on this message.
             ConflictError: several instances wait (or several definitions start on it).
+            PermissionDeniedError: no `message:send`; a non-admin named another tenant, or
+                a `user_id` that is not theirs.
         """
+        who = require(Permission.MESSAGE_SEND)
+        tenant = who.tenant_filter(tenant_id)
+        user_id = acting_user(who, user_id, "a message start")
         message_name = _name(name, "message")
         payload_vars = require_variable_map(variables)
-        names = await event_names(self._db, self._definitions, "message", message_name)
+        names = await event_names(
+            self._db, self._definitions, "message", message_name, tenant_id=tenant
+        )
         async with self._db.session() as session:
             waits = await SubscriptionRepository(session).find(
                 "message",
                 names,
                 correlation_key=correlation_key,
                 business_key=business_key,
-                tenant_id=tenant_id,
+                tenant_id=tenant,
             )
         receivers = _one_per_instance(waits)
         if len(receivers) > 1:
@@ -197,7 +223,7 @@ class MessageService:
             message_name,
             business_key=business_key,
             variables=payload_vars,
-            tenant_id=tenant_id,
+            tenant_id=tenant,
             user_id=user_id,
         )
 
@@ -246,19 +272,27 @@ class MessageService:
 
 
 async def event_names(
-    database: Database, definitions: DefinitionService | None, kind: str, name: str
+    database: Database,
+    definitions: DefinitionService | None,
+    kind: str,
+    name: str,
+    *,
+    tenant_id: str | None = None,
 ) -> set[str]:
     """`name` plus what it is also called in the definitions of waiting instances.
 
     A definition declares a signal / message with an id (what `signal_ref` / `message_ref`
     name) and a display name (BPMN matches signals by name); a caller may use either, and a
-    wait may be mirrored under either, so both spellings find it.
+    wait may be mirrored under either, so both spellings find it. With `tenant_id`, only that
+    tenant's definitions add spellings (another tenant's declarations must not widen a send).
     """
     names = {name}
     if definitions is None:
         return names
     async with database.session() as session:
-        waiting = await SubscriptionRepository(session).waiting_definitions(kind)
+        waiting = await SubscriptionRepository(session).waiting_definitions(
+            kind, tenant_id=tenant_id
+        )
     for definition_id in waiting:
         try:
             model = await definitions.model(definition_id)

@@ -3,12 +3,27 @@
 Claim and friends move no token: they change the task row only, each as a compare-and-set on
 the row's version (a lost race is a 409, never a silent overwrite). Completion goes to the
 workflow as the `complete_task` update; the workflow's validator has the last word.
+
+Authorization (issue 6), applied to the acting principal (`current_principal()`):
+
+- Seeing: `task:read` (operators, admins) sees every task of the tenant; `task:work` (users)
+  sees the tasks they are assignee or owner of, and those they are a candidate of (as user or
+  through a group) while unassigned. Another tenant's task, or an invisible one, answers 404
+  exactly like a missing one.
+- Claim: a candidate (or `task:manage`). Unclaim: the assignee (or `task:manage`). Assign
+  (set anyone): `task:manage`. Delegate: the assignee (or `task:manage`); the assignee becomes
+  the owner. Resolve: only the delegate; the task goes back to the owner, who then completes.
+  Complete: the assignee; before claim, a candidate (or `task:manage`). A delegated task is
+  resolved before it can be completed (409, as before).
+- A body `user_id` naming the actor (claim, unclaim, resolve, complete) must be absent or the
+  principal's own id; absent means the principal. `assign` / `delegate` name a target.
+- The system principal (internal callers, auth off) keeps the behaviour from before auth.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import update
@@ -18,8 +33,16 @@ from workflow_engine.engine.contract import (
     CompleteTaskRequest,
     CompleteTaskResult,
 )
+from workflow_engine.security.context import current_principal
+from workflow_engine.security.permissions import Permission, permissions_of, require
+from workflow_engine.security.principal import Principal
 from workflow_engine.services.definitions import DefinitionService
-from workflow_engine.services.errors import ConflictError, InvalidArgumentError, NotFoundError
+from workflow_engine.services.errors import (
+    ConflictError,
+    InvalidArgumentError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from workflow_engine.services.variables import (
     check_variables,
     raise_if_invalid,
@@ -28,7 +51,7 @@ from workflow_engine.services.variables import (
 from workflow_engine.services.workflows import WorkflowGateway
 from workflow_engine.store.database import Database
 from workflow_engine.store.tables import OPEN_TASK_STATES, TaskInstance
-from workflow_engine.store.tasks import StoredTask, TaskFilters, TaskRepository
+from workflow_engine.store.tasks import StoredTask, TaskFilters, TaskRepository, TaskVisibility
 from workflow_engine.store.types import utcnow
 
 MAX_PAGE_SIZE = 500
@@ -48,6 +71,64 @@ def _user(user_id: str | None, action: str) -> str:
     return user_id.strip()
 
 
+def acting_user(who: Principal, user_id: str | None, action: str) -> str | None:
+    """The user a body's `user_id` names as the actor, checked against the principal.
+
+    The system principal (auth off, internal callers) acts as whoever the body names, as
+    before; an authenticated user acts only as themselves.
+
+    Raises:
+        PermissionDeniedError: the body names another user than the principal.
+    """
+    if who.is_system:
+        return user_id
+    named = user_id.strip() if user_id is not None else ""
+    if named and named != who.user_id:
+        raise PermissionDeniedError(
+            f"user_id '{named}' is not you: {action} acts as the authenticated user "
+            f"'{who.user_id}' (leave user_id out or give your own)",
+            permission="identity",
+        )
+    return who.user_id
+
+
+def _visibility(who: Principal) -> TaskVisibility | None:
+    """None: every task of the visible tenants (`task:read`); else the user's own tasks.
+
+    Raises:
+        PermissionDeniedError: neither `task:read` nor `task:work`.
+    """
+    granted = permissions_of(who)
+    if Permission.TASK_READ in granted:
+        return None
+    require(Permission.TASK_WORK, who)
+    return _visibility_of(who)
+
+
+def _manages(who: Principal) -> bool:
+    return Permission.TASK_MANAGE in permissions_of(who)
+
+
+def _visibility_of(who: Principal) -> TaskVisibility:
+    return TaskVisibility(who.user_id or "", who.groups)
+
+
+def _denied(rule: str) -> PermissionDeniedError:
+    return PermissionDeniedError(rule, permission=str(Permission.TASK_MANAGE))
+
+
+def _check_completer(who: Principal, task: StoredTask) -> None:
+    """Only the assignee completes; before claim, a candidate does (claiming it on the way)."""
+    if task.assignee is not None:
+        if not who.is_user(task.assignee):
+            raise _denied("task:complete requires being the assignee, or permission 'task:manage'")
+    elif not _visibility_of(who).is_candidate(task):
+        raise _denied(
+            "task:complete requires being a candidate of the unclaimed task, "
+            "or permission 'task:manage'"
+        )
+
+
 class TaskService:
     """Use cases of user tasks.
 
@@ -65,27 +146,54 @@ class TaskService:
         self._workflows = workflows
 
     async def get(self, task_id: str) -> StoredTask:
-        """One task.
+        """One task the acting principal may see.
 
         Raises:
-            NotFoundError: no such task.
+            NotFoundError: no such task (or one of another tenant, or not the caller's).
+            PermissionDeniedError: neither `task:read` nor `task:work`.
         """
+        return await self._visible(task_id, current_principal())
+
+    async def _visible(
+        self, task_id: str, who: Principal, *, candidate_sees_claimed: bool = False
+    ) -> StoredTask:
+        visibility = _visibility(who)
         async with self._db.session() as session:
             task = await TaskRepository(session).get(task_id)
-        if task is None:
+        if task is None or not who.sees_tenant(task.tenant_id):
+            raise NotFoundError(f"task {task_id} does not exist")
+        # A candidate losing a claim race learns who won (409), not "no such task".
+        seen = (
+            visibility is None
+            or visibility.allows(task)
+            or (candidate_sees_claimed and task.open and visibility.is_candidate(task))
+        )
+        if not seen:
             raise NotFoundError(f"task {task_id} does not exist")
         return task
 
     async def list(
         self, filters: TaskFilters, *, page_size: int = 50, page_token: str | None = None
     ) -> TaskPage:
-        """A page of tasks matching `filters`, oldest first.
+        """A page of tasks matching `filters` that the acting principal may see, oldest first.
+
+        A non-admin sees their own tenant only; role `user` only their own and candidate
+        tasks (the filter is part of the one query: no per-task checks).
 
         Raises:
             InvalidArgumentError: a bad page size, state or page token.
+            PermissionDeniedError: neither `task:read` nor `task:work`, or another tenant asked
+                for by a non-admin.
         """
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise InvalidArgumentError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
+        who = current_principal()
+        visibility = _visibility(who)
+        filters = replace(
+            filters,
+            tenant_id=who.tenant_filter(filters.tenant_id),
+            visible_to=visibility if visibility is not None else filters.visible_to,
+        )
         async with self._db.session() as session:
             try:
                 items, token = await TaskRepository(session).list(
@@ -95,8 +203,10 @@ class TaskService:
                 raise InvalidArgumentError(str(exc)) from exc
         return TaskPage(items, token)
 
-    async def _open(self, task_id: str, action: str) -> StoredTask:
-        task = await self.get(task_id)
+    async def _open(
+        self, task_id: str, action: str, who: Principal, *, candidate_sees_claimed: bool = False
+    ) -> StoredTask:
+        task = await self._visible(task_id, who, candidate_sees_claimed=candidate_sees_claimed)
         if not task.open:
             raise ConflictError(f"task {task_id} is {task.state}: cannot {action} it")
         return task
@@ -115,41 +225,61 @@ class TaskService:
     async def claim(self, task_id: str, *, user_id: str | None) -> StoredTask:
         """Take an unassigned task (claiming one's own task again is a no-op).
 
+        With authentication on, the claimer is the principal (`user_id` absent or their own)
+        and must be a candidate of the task, or hold `task:manage`.
+
         Raises:
             NotFoundError / ConflictError: no such task; closed, delegated, or someone
                 else's; or a lost race.
+            PermissionDeniedError: `user_id` is not the principal; not a candidate.
         """
-        user = _user(user_id, "claim")
-        task = await self._open(task_id, "claim")
+        who = require(Permission.TASK_WORK)
+        user = _user(acting_user(who, user_id, "claim"), "claim")
+        task = await self._open(task_id, "claim", who, candidate_sees_claimed=True)
         if task.delegation == "pending":
             raise ConflictError(f"task {task_id} is delegated to {task.assignee}: resolve it first")
         if task.assignee is not None and task.assignee != user:
             raise ConflictError(f"task {task_id} is already claimed by {task.assignee}")
         if task.assignee == user and task.state == "claimed":
             return task
+        if not who.is_system and not _manages(who) and not _visibility_of(who).is_candidate(task):
+            raise _denied(
+                "task:claim requires being a candidate of the task (user or group), "
+                "or permission 'task:manage'"
+            )
         return await self._change(task, assignee=user, state="claimed", claim_time=utcnow())
 
     async def unclaim(self, task_id: str, *, user_id: str | None = None) -> StoredTask:
         """Give a task back to its candidates.
 
+        With authentication on, only the assignee (or `task:manage`) may.
+
         Raises:
             NotFoundError / ConflictError: no such task; closed or delegated; a lost race.
+            PermissionDeniedError: `user_id` is not the principal; not the assignee.
         """
-        task = await self._open(task_id, "unclaim")
+        who = require(Permission.TASK_WORK)
+        actor = acting_user(who, user_id, "unclaim")
+        task = await self._open(task_id, "unclaim", who)
         if task.delegation == "pending":
             raise ConflictError(f"task {task_id} is delegated: resolve it first")
-        if user_id is not None and task.assignee not in (None, user_id):
-            raise ConflictError(f"task {task_id} is claimed by {task.assignee}, not {user_id}")
+        if who.is_system:
+            if actor is not None and task.assignee not in (None, actor):
+                raise ConflictError(f"task {task_id} is claimed by {task.assignee}, not {actor}")
+        elif not who.is_user(task.assignee) and not _manages(who):
+            raise _denied("task:unclaim requires being the assignee, or permission 'task:manage'")
         return await self._change(task, assignee=None, state="created", claim_time=None)
 
     async def assign(self, task_id: str, *, user_id: str | None) -> StoredTask:
-        """Set the assignee, whoever had it (an administrator's action).
+        """Set the assignee, whoever had it (needs `task:manage`; `user_id` is the target).
 
         Raises:
             NotFoundError / ConflictError: no such task; closed; a lost race.
+            PermissionDeniedError: no `task:manage`.
         """
+        who = require(Permission.TASK_MANAGE)
         user = _user(user_id, "assign")
-        task = await self._open(task_id, "assign")
+        task = await self._open(task_id, "assign", who)
         return await self._change(
             task, assignee=user, state="claimed", claim_time=utcnow(), delegation=None
         )
@@ -157,16 +287,22 @@ class TaskService:
     async def delegate(self, task_id: str, *, user_id: str | None) -> StoredTask:
         """Hand the task to `user_id` for help; the current assignee stays its owner.
 
+        With authentication on, only the assignee (or `task:manage`) may delegate.
+
         Raises:
             NotFoundError / ConflictError: no such task; closed, unassigned or already
                 delegated; a lost race.
+            PermissionDeniedError: not the assignee.
         """
+        who = require(Permission.TASK_WORK)
         user = _user(user_id, "delegate")
-        task = await self._open(task_id, "delegate")
+        task = await self._open(task_id, "delegate", who)
         if task.delegation == "pending":
             raise ConflictError(f"task {task_id} is delegated already: resolve it first")
         if task.assignee is None:
             raise ConflictError(f"task {task_id} has no assignee: claim or assign it first")
+        if not who.is_system and not who.is_user(task.assignee) and not _manages(who):
+            raise _denied("task:delegate requires being the assignee, or permission 'task:manage'")
         return await self._change(
             task, owner=task.assignee, assignee=user, delegation="pending", state="delegated"
         )
@@ -174,12 +310,22 @@ class TaskService:
     async def resolve(self, task_id: str, *, user_id: str | None = None) -> StoredTask:
         """The delegate is done: the task goes back to its owner.
 
+        With authentication on, only the delegate (the assignee while delegated) may resolve.
+
         Raises:
             NotFoundError / ConflictError: no such task; not delegated; a lost race.
+            PermissionDeniedError: `user_id` is not the principal; not the delegate.
         """
-        task = await self._open(task_id, "resolve")
+        who = require(Permission.TASK_WORK)
+        acting_user(who, user_id, "resolve")
+        task = await self._open(task_id, "resolve", who)
         if task.delegation != "pending":
             raise ConflictError(f"task {task_id} is not delegated: nothing to resolve")
+        if not who.is_system and not who.is_user(task.assignee):
+            raise PermissionDeniedError(
+                "task:resolve requires being the delegate (the owner completes after resolve)",
+                permission=str(Permission.TASK_WORK),
+            )
         return await self._change(task, assignee=task.owner, delegation="resolved", state="claimed")
 
     async def complete(
@@ -196,13 +342,19 @@ class TaskService:
             ConflictError: closed, or delegated (resolve it first); the workflow refused it.
             ValidationFailedError: a declared variable has the wrong type (or the workflow
                 rejected the variables).
+            PermissionDeniedError: `user_id` is not the principal; not the assignee (or,
+                before claim, not a candidate) and no `task:manage`.
         """
+        who = require(Permission.TASK_WORK)
+        user_id = acting_user(who, user_id, "complete")
         given = require_variable_map(variables)
-        task = await self._open(task_id, "complete")
+        task = await self._open(task_id, "complete", who)
         if task.delegation == "pending":
             raise ConflictError(
                 f"task {task_id} is delegated to {task.assignee}: resolve it before completing"
             )
+        if not who.is_system and not _manages(who):
+            _check_completer(who, task)
         if task.process_definition_id is not None:
             model = await self._definitions.model(task.process_definition_id)
             raise_if_invalid(check_variables(model.process.variables, given, require=False))

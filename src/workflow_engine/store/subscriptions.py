@@ -143,8 +143,13 @@ class SubscriptionRepository:
             for sub, workflow_id, business_key_value in (await self._session.execute(stmt)).all()
         ]
 
-    async def waiting_definitions(self, kind: str) -> list[int]:
-        """Ids of the definitions whose running instances wait on some `kind` event."""
+    async def waiting_definitions(self, kind: str, *, tenant_id: str | None = None) -> list[int]:
+        """Ids of the definitions whose running instances wait on some `kind` event.
+
+        Args:
+            kind: signal or message.
+            tenant_id: Only waits of this tenant (None: every tenant).
+        """
         stmt = (
             select(ProcessInstance.process_definition_id)
             .join(EventSubscription, EventSubscription.process_instance_id == ProcessInstance.id)
@@ -155,6 +160,8 @@ class SubscriptionRepository:
             )
             .distinct()
         )
+        if tenant_id is not None:
+            stmt = stmt.where(EventSubscription.tenant_id == tenant_id)
         return [int(d) for d in (await self._session.execute(stmt)).scalars() if d is not None]
 
     async def of_instance(self, instance_id: str) -> list[Subscription]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import ColumnElement, and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from workflow_engine.store.pagination import (
@@ -72,8 +72,37 @@ class StoredTask:
 
 
 @dataclass(frozen=True, slots=True)
+class TaskVisibility:
+    """Whose tasks a user may see: assignee, owner, or candidate (user or group) while unassigned.
+
+    Attributes:
+        user_id: The user.
+        groups: The user's groups (candidate groups match any of them).
+    """
+
+    user_id: str
+    groups: frozenset[str] = frozenset()
+
+    def allows(self, task: StoredTask) -> bool:
+        """The same rule as the query filter, for one task already read."""
+        if self.user_id in (task.assignee, task.owner):
+            return True
+        return task.assignee is None and self.is_candidate(task)
+
+    def is_candidate(self, task: StoredTask) -> bool:
+        """Whether the user, or one of their groups, is a candidate of `task`."""
+        return self.user_id in task.candidate_users or not self.groups.isdisjoint(
+            task.candidate_groups
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class TaskFilters:
-    """Inbox filters (all optional, combined with AND)."""
+    """Inbox filters (all optional, combined with AND).
+
+    `visible_to` limits the result to one user's own and candidate tasks (role `user`); the
+    service sets it from the acting principal, in the same query as the other filters.
+    """
 
     assignee: str | None = None
     candidate_user: str | None = None
@@ -81,6 +110,7 @@ class TaskFilters:
     instance_id: str | None = None
     state: str | None = None
     tenant_id: str | None = None
+    visible_to: TaskVisibility | None = None
 
 
 def stored_task(row: TaskInstance | HistoricTaskInstance) -> StoredTask:
@@ -108,6 +138,28 @@ def stored_task(row: TaskInstance | HistoricTaskInstance) -> StoredTask:
         candidate_groups=tuple(row.candidate_groups or ()),
         tenant_id=row.tenant_id,
         version=row.version_counter,
+    )
+
+
+def _visible(
+    task: type[TaskInstance] | type[HistoricTaskInstance],
+    candidate: type[TaskCandidate] | type[HistoricTaskCandidate],
+    who: TaskVisibility,
+) -> ColumnElement[bool]:
+    # One correlated EXISTS on the candidate table (its unique (task_id, kind, value) index
+    # answers it), so an inbox page is one query whatever the number of groups.
+    is_candidate = [and_(candidate.kind == "user", candidate.value == who.user_id)]
+    if who.groups:
+        is_candidate.append(
+            and_(candidate.kind == "group", candidate.value.in_(sorted(who.groups)))
+        )
+    return or_(
+        task.assignee == who.user_id,
+        task.owner == who.user_id,
+        and_(
+            task.assignee.is_(None),
+            exists().where(candidate.task_id == task.id, or_(*is_candidate)),
+        ),
     )
 
 
@@ -160,6 +212,9 @@ class TaskRepository:
                 "instance_id": filters.instance_id,
                 "state": filters.state,
                 "tenant_id": filters.tenant_id,
+                "visible_to": None
+                if filters.visible_to is None
+                else [filters.visible_to.user_id, sorted(filters.visible_to.groups)],
             }
         )
         after: tuple[datetime, str] | None = None
@@ -210,6 +265,8 @@ class TaskRepository:
             stmt = stmt.where(task.state == filters.state)
         if filters.tenant_id is not None:
             stmt = stmt.where(task.tenant_id == filters.tenant_id)
+        if filters.visible_to is not None:
+            stmt = stmt.where(_visible(task, candidate, filters.visible_to))
         if after is not None:
             last_time, last_id = after
             stmt = stmt.where(
