@@ -8,26 +8,37 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from workflow_engine import __version__
 from workflow_engine.api.rest.app import create_app
 from workflow_engine.api.web import STATIC_DIR
 from workflow_engine.config import load_settings
-from workflow_engine.services.container import build_services
+from workflow_engine.services.container import Services, build_services
 
 
 @pytest.fixture
-async def client(db_url: str, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+async def services(db_url: str, tmp_path: Path) -> AsyncIterator[Services]:
     settings = load_settings(
         database_url=db_url, data_dir=tmp_path, temporal_port=7411, temporal_namespace="ops"
     )
-    services = await build_services(settings)
+    built = await build_services(settings)
     try:
-        transport = httpx.ASGITransport(app=create_app(services))
-        async with httpx.AsyncClient(transport=transport, base_url="http://portal.test") as c:
-            yield c
+        yield built
     finally:
-        await services.aclose()
+        await built.aclose()
+
+
+@pytest.fixture
+def app(services: Services) -> FastAPI:
+    return create_app(services)
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://portal.test") as c:
+        yield c
 
 
 async def test_root_serves_the_page(client: httpx.AsyncClient) -> None:
@@ -85,14 +96,16 @@ async def test_static_cannot_escape_its_directory(client: httpx.AsyncClient) -> 
 
 
 async def test_portal_config_points_at_the_temporal_ui_on_the_request_host(
-    client: httpx.AsyncClient,
+    client: httpx.AsyncClient, app: FastAPI
 ) -> None:
+    has_me = any(getattr(route, "path", None) == "/api/v1/me" for route in app.routes)
     response = await client.get("/api/v1/portal/config")
     assert response.status_code == 200
     assert response.json() == {
         "temporal_ui_url": "http://portal.test:8411",
         "namespace": "ops",
         "version": __version__,
+        "identity_endpoint": has_me,
     }
 
 
@@ -107,3 +120,20 @@ async def test_the_api_is_unchanged_beside_the_portal(client: httpx.AsyncClient)
     missing = await client.get("/api/v1/nothing-here")
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "NOT_FOUND"
+
+
+async def test_portal_config_tells_whether_the_identity_endpoint_exists(
+    services: Services,
+) -> None:
+    app = create_app(services)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://portal.test") as c:
+        before = (await c.get("/api/v1/portal/config")).json()["identity_endpoint"]
+
+        @app.get("/api/v1/me")
+        async def me() -> dict[str, object]:
+            return {"auth_enabled": False}
+
+        after = (await c.get("/api/v1/portal/config")).json()["identity_endpoint"]
+    assert after is True
+    assert before is any(getattr(r, "path", None) == "/api/v1/me" for r in app.routes[:-1])

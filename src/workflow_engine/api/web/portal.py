@@ -24,6 +24,9 @@ class PortalConfigOut(BaseModel):
     temporal_ui_url: str
     namespace: str
     version: str
+    identity_endpoint: bool
+    """Whether `GET /api/v1/me` exists: without it the portal runs as with auth off and does
+    not ask (a 404 would show as an error in the browser console)."""
 
 
 @router.get("/", include_in_schema=False)
@@ -46,6 +49,9 @@ async def portal_config(request: Request, services: ServicesDep) -> PortalConfig
         temporal_ui_url=f"{request.url.scheme}://{host}:{settings.effective_temporal_ui_port}",
         namespace=settings.temporal_namespace,
         version=__version__,
+        identity_endpoint=any(
+            getattr(route, "path", None) == "/api/v1/me" for route in request.app.routes
+        ),
     )
 
 

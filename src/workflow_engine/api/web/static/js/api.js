@@ -132,20 +132,33 @@ export async function getAll(path, query = {}, { limit = 5000, signal } = {}) {
 }
 
 let meCache = null;
+let configCache = null;
+
+/** `GET /api/v1/portal/config`: `{temporal_ui_url, namespace, version, identity_endpoint}`. */
+export function portalConfig() {
+  if (!configCache) {
+    configCache = request("GET", "/api/v1/portal/config").catch((exc) => {
+      configCache = null;
+      throw exc;
+    });
+  }
+  return configCache;
+}
+
+const ANONYMOUS = { auth_enabled: false, user_id: null, groups: [], roles: [], tenant_id: null };
 
 /**
  * Who the API says we are: `{auth_enabled, user_id, groups, roles, tenant_id}`.
- * Servers without `/api/v1/me` are treated as auth off.
+ * A server without `/api/v1/me` (the portal config says so) runs as with auth off.
  */
 export async function me() {
   if (!meCache) {
-    meCache = request("GET", "/api/v1/me").catch((exc) => {
-      if (exc instanceof ApiError && (exc.status === 404 || exc.status === 405)) {
-        return { auth_enabled: false, user_id: null, groups: [], roles: [], tenant_id: null };
-      }
-      meCache = null;
-      throw exc;
-    });
+    meCache = portalConfig()
+      .then((config) => (config.identity_endpoint ? request("GET", "/api/v1/me") : ANONYMOUS))
+      .catch((exc) => {
+        meCache = null;
+        throw exc;
+      });
   }
   return meCache;
 }
