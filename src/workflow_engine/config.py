@@ -7,12 +7,13 @@ The YAML file is `$WFE_CONFIG` when that variable is set (it must then exist), o
 from __future__ import annotations
 
 import os
+import re
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import ValidationError, field_validator, model_validator
+from pydantic import SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -27,6 +28,7 @@ __all__ = [
     "ConfigError",
     "Settings",
     "load_settings",
+    "redact_url",
     "resolve_config_file",
 ]
 
@@ -38,6 +40,27 @@ DEFAULT_CONFIG_FILE = Path("configs/config.yaml")
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _LOG_LEVEL_ALIASES = {"WARN": "WARNING", "FATAL": "CRITICAL"}
+#: Settings holding URLs whose user-info may carry a password (never shown in repr).
+_URL_FIELDS = frozenset({"database_url", "redis_url", "otel_exporter_otlp_endpoint"})
+#: The password of a URL's user-info: `scheme://user:PASSWORD@host`.
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]*(@)")
+#: Signature algorithms a deployment may accept (PyJWT names); `none` is not among them.
+_AUTH_ALGORITHMS = (
+    "HS256",
+    "HS384",
+    "HS512",
+    "RS256",
+    "RS384",
+    "RS512",
+    "PS256",
+    "PS384",
+    "PS512",
+    "ES256",
+    "ES384",
+    "ES512",
+    "EdDSA",
+)
+_MIN_SECRET_BYTES = 32
 
 # `load_settings(config_file=...)` hands its path to `settings_customise_sources`, which is a
 # classmethod and cannot see constructor arguments; a context variable keeps that per call
@@ -116,6 +139,25 @@ class Settings(BaseSettings):
     max_definition_bytes: int = 1_048_576
     max_definition_elements: int = 2000
     definition_cache_ttl_seconds: int = 3600
+    max_request_bytes: int = 1_048_576
+    """Largest request body the REST API reads (413 above it); definition uploads may be up to
+    `max_definition_bytes` when that is larger."""
+    max_variables_bytes: int = 524_288
+    """Largest variable payload (JSON size) of a start / complete / set / signal / message."""
+    max_variable_value_bytes: int = 262_144
+    """Largest JSON size of one variable's value in such a payload."""
+    max_variable_depth: int = 32
+    """Deepest nesting of objects / arrays in one variable's value (422 beyond it)."""
+    rate_limit_per_minute: int = 0
+    """Requests per minute one client (user, else IP) may make on average; 0 turns it off.
+    Shared through Redis when `redis_url` is set, else counted in this process."""
+    rate_limit_burst: int = 20
+    """Requests one client may make at once on top of the steady rate (the bucket's size)."""
+    cors_allowed_origins: Annotated[list[str], NoDecode] = []
+    """Origins browsers may call the API from (`https://portal.example.com`, or `*`); empty:
+    no CORS headers at all (same-origin only). From the environment comma-separated."""
+    hsts_enabled: bool = False
+    """Send Strict-Transport-Security (only behind HTTPS: browsers then refuse plain HTTP)."""
     examples_dir: Path | None = None
     """Directory of example definitions deployed by `wfe dev`; None means none."""
     activity_modules: Annotated[list[str], NoDecode] = []
@@ -147,6 +189,33 @@ class Settings(BaseSettings):
     stream_queue_size: int = 1000
     """Live events one stream may have waiting; a slower client is dropped (it resumes with
     Last-Event-ID) rather than slowing the engine."""
+    auth_enabled: bool = False
+    """Require a bearer JWT on the REST API (/api/v1/*) and gRPC; off: every request acts as
+    the all-powerful system principal (development only)."""
+    auth_jwt_secret: SecretStr | None = None
+    """Shared secret of HS256/384/512 tokens (at least 32 bytes); also what `wfe token` signs
+    with. None: no HMAC tokens are accepted."""
+    auth_jwks_url: str | None = None
+    """Where the public keys of RS*/ES*/PS* tokens are: an http(s) URL of a JWKS document, a
+    `file://` URL or a file path. None: no asymmetric tokens are accepted."""
+    auth_jwks_cache_seconds: int = 300
+    """How long fetched JWKS keys are reused; a token with an unknown `kid` refetches sooner."""
+    auth_issuer: str | None = None
+    """Required `iss` of every token; None: not checked."""
+    auth_audience: str | None = None
+    """Required `aud` of every token; None: tokens must carry no `aud`."""
+    auth_algorithms: Annotated[list[str], NoDecode] = ["HS256", "RS256", "ES256"]
+    """Signature algorithms accepted (`none` never is); from the environment comma-separated."""
+    auth_leeway_seconds: int = 30
+    """Clock skew tolerated when checking `exp`, `nbf` and `iat`."""
+    auth_user_claim: str = "sub"
+    """Claim holding the user id; a dotted path (`a.b`) reaches into nested claims."""
+    auth_groups_claim: str = "groups"
+    """Claim holding the user's groups (a list, or one comma / space separated string)."""
+    auth_roles_claim: str = "roles"
+    """Claim holding the roles, e.g. `realm_access.roles` for Keycloak."""
+    auth_tenant_claim: str = "tenant_id"
+    """Claim holding the tenant; absent means the default tenant ''."""
 
     @classmethod
     def settings_customise_sources(
@@ -169,6 +238,10 @@ class Settings(BaseSettings):
         "redis_url",
         "temporal_address",
         "otel_exporter_otlp_endpoint",
+        "auth_jwt_secret",
+        "auth_jwks_url",
+        "auth_issuer",
+        "auth_audience",
         mode="before",
     )
     @classmethod
@@ -178,7 +251,7 @@ class Settings(BaseSettings):
             return None
         return value
 
-    @field_validator("activity_modules", "listener_classes", mode="before")
+    @field_validator("activity_modules", "listener_classes", "auth_algorithms", mode="before")
     @classmethod
     def _split_names(cls, value: Any) -> Any:
         # From the environment a list is most naturally written comma-separated.
@@ -243,6 +316,44 @@ class Settings(BaseSettings):
             raise ValueError(f"definition_cache_ttl_seconds must be 0 or more, got {value}")
         return value
 
+    @field_validator(
+        "max_request_bytes",
+        "max_variables_bytes",
+        "max_variable_value_bytes",
+        "max_variable_depth",
+        "rate_limit_burst",
+    )
+    @classmethod
+    def _limit_positive(cls, value: int, info: Any) -> int:
+        if value < 1:
+            raise ValueError(f"{info.field_name} must be at least 1, got {value}")
+        return value
+
+    @field_validator("rate_limit_per_minute")
+    @classmethod
+    def _rate_not_negative(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError(f"rate_limit_per_minute must be 0 (off) or more, got {value}")
+        return value
+
+    @field_validator("cors_allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("cors_allowed_origins")
+    @classmethod
+    def _origins_well_formed(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if origin != "*" and not re.fullmatch(r"https?://[^/\s]+", origin):
+                raise ValueError(
+                    "cors_allowed_origins entries must be '*' or scheme://host[:port] without a "
+                    f"path, got {origin!r}"
+                )
+        return value
+
     @field_validator("history_ttl_days")
     @classmethod
     def _ttl_not_negative(cls, value: int | None) -> int | None:
@@ -264,6 +375,58 @@ class Settings(BaseSettings):
             raise ValueError(f"history_cleanup_batch_size must be between 1 and 1000, got {value}")
         return value
 
+    @field_validator("auth_algorithms")
+    @classmethod
+    def _known_algorithms(cls, value: list[str]) -> list[str]:
+        unknown = [name for name in value if name not in _AUTH_ALGORITHMS]
+        if unknown:
+            raise ValueError(
+                f"auth_algorithms: {', '.join(map(repr, unknown))} not supported (choose from "
+                f"{', '.join(_AUTH_ALGORITHMS)}; unsigned 'none' tokens are never accepted)"
+            )
+        if not value:
+            raise ValueError("auth_algorithms must name at least one algorithm")
+        return value
+
+    @field_validator("auth_jwt_secret")
+    @classmethod
+    def _secret_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        # A short HMAC key can be brute-forced offline from any one token (RFC 7518 §3.2).
+        if value is not None and len(value.get_secret_value().encode()) < _MIN_SECRET_BYTES:
+            raise ValueError(
+                f"auth_jwt_secret must be at least {_MIN_SECRET_BYTES} bytes long "
+                "(e.g. `openssl rand -hex 32`)"
+            )
+        return value
+
+    @field_validator(
+        "auth_user_claim", "auth_groups_claim", "auth_roles_claim", "auth_tenant_claim"
+    )
+    @classmethod
+    def _claim_named(cls, value: str, info: Any) -> str:
+        if not value.strip() or any(not part for part in value.split(".")):
+            raise ValueError(
+                f"{info.field_name} must be a claim name or dotted path, got {value!r}"
+            )
+        return value
+
+    @field_validator("auth_jwks_cache_seconds", "auth_leeway_seconds")
+    @classmethod
+    def _auth_seconds_not_negative(cls, value: int, info: Any) -> int:
+        if value < 0:
+            raise ValueError(f"{info.field_name} must be 0 or more seconds, got {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _auth_has_keys(self) -> Settings:
+        if self.auth_enabled and self.auth_jwt_secret is None and self.auth_jwks_url is None:
+            raise ValueError(
+                "auth_enabled is true but no key to check tokens with: set auth_jwt_secret "
+                "(WFE_AUTH_JWT_SECRET) for HS256 tokens and/or auth_jwks_url (WFE_AUTH_JWKS_URL) "
+                "for RS256 / ES256 tokens"
+            )
+        return self
+
     @model_validator(mode="after")
     def _derived_ui_port_fits(self) -> Settings:
         if self.temporal_ui_port is None and self.temporal_port + 1000 > 65535:
@@ -272,6 +435,15 @@ class Settings(BaseSettings):
                 " which is not a valid port: set temporal_ui_port explicitly"
             )
         return self
+
+    def __repr_args__(self) -> Any:
+        # Settings get logged and printed (debugging, error reports): URLs never show their
+        # passwords there; SecretStr fields already render as '**********'.
+        for name, value in super().__repr_args__():
+            if name in _URL_FIELDS and isinstance(value, str):
+                yield name, redact_url(value)
+            else:
+                yield name, value
 
     @property
     def effective_database_url(self) -> str:
@@ -298,6 +470,15 @@ class Settings(BaseSettings):
     def temporal_db_file(self) -> Path:
         """Where `wfe dev` keeps the dev server's Temporal state: `<data_dir>/temporal.db`."""
         return self.data_dir / "temporal.db"
+
+
+def redact_url(url: str) -> str:
+    """`url` with the password of its user-info part replaced by `***` (others unchanged).
+
+    `postgresql+psycopg://app:s3cret@db/wfe` -> `postgresql+psycopg://app:***@db/wfe`;
+    `redis://:s3cret@cache:6379/0` -> `redis://:***@cache:6379/0`.
+    """
+    return _URL_PASSWORD.sub(r"\1***\2", url)
 
 
 def load_settings(*, config_file: Path | str | None = None, **overrides: Any) -> Settings:
