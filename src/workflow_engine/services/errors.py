@@ -104,8 +104,10 @@ class PayloadTooLargeError(ServiceError):
 
 
 class LimitExceededError(ServiceError):
-    """A request is well-formed but exceeds a configured shape limit (too deeply nested
-    variables, too many definition elements): 422, not retryable as it is."""
+    """A well-formed request over a configured shape limit (422, not retryable as it is).
+
+    Too deeply nested variables, too many definition elements.
+    """
 
     code = "LIMIT_EXCEEDED"
     status = 422
