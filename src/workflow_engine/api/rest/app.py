@@ -6,6 +6,8 @@ from fastapi import FastAPI
 
 from workflow_engine import __version__
 from workflow_engine.api.rest import (
+    audit,
+    auth,
     definitions,
     health,
     history,
@@ -18,8 +20,10 @@ from workflow_engine.api.rest import (
 from workflow_engine.api.rest.errors import install_error_handlers
 from workflow_engine.api.rest.metrics import ApiMetricsMiddleware
 from workflow_engine.api.rest.metrics import router as metrics_router
+from workflow_engine.api.rest.origin import RequestOriginMiddleware
 from workflow_engine.api.web import mount_portal
 from workflow_engine.observability.tracing import asgi_middleware
+from workflow_engine.security.tokens import TokenVerifier
 from workflow_engine.services.container import Services
 
 
@@ -31,11 +35,19 @@ def create_app(services: Services) -> FastAPI:
         description="BPMN 2.0 process engine on Temporal: definitions, instances, tasks.",
     )
     app.state.services = services
+    # Innermost of the middlewares (added first): metrics and traces also count refused calls.
+    verifier = (
+        TokenVerifier.from_settings(services.settings) if services.settings.auth_enabled else None
+    )
+    app.add_middleware(auth.AuthMiddleware, verifier=verifier)
     app.add_middleware(ApiMetricsMiddleware)
     app.add_middleware(asgi_middleware())
+    # Outermost: every request (refused ones too) carries where it came from (audit log).
+    app.add_middleware(RequestOriginMiddleware)
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(metrics_router)
+    app.include_router(auth.router)
     app.include_router(definitions.router)
     app.include_router(instances.router)
     app.include_router(history.router)
@@ -43,5 +55,6 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(signals.router)
     app.include_router(streams.router)
     app.include_router(stats.router)
+    app.include_router(audit.router)
     mount_portal(app)
     return app

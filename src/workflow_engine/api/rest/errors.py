@@ -13,7 +13,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from workflow_engine.services.errors import ServiceError
+from workflow_engine.services.errors import (
+    PermissionDeniedError,
+    RateLimitedError,
+    ServiceError,
+    UnauthenticatedError,
+)
 
 _log = structlog.get_logger(__name__)
 
@@ -45,7 +50,16 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def service_error(_: Request, exc: ServiceError) -> JSONResponse:
         details = [d.to_dict() for d in exc.details]
-        return JSONResponse(error_body(exc.code, exc.message, details), status_code=exc.status)
+        headers: dict[str, str] = {}
+        if isinstance(exc, PermissionDeniedError):
+            details.append({"path": "permission", "message": exc.permission})
+        elif isinstance(exc, RateLimitedError):
+            headers["Retry-After"] = str(max(1, exc.retry_after))
+        elif isinstance(exc, UnauthenticatedError):
+            headers["WWW-Authenticate"] = 'Bearer realm="workflow-engine", error="invalid_token"'
+        return JSONResponse(
+            error_body(exc.code, exc.message, details), status_code=exc.status, headers=headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
