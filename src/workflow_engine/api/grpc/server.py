@@ -13,6 +13,7 @@ import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc  # type: ignore[import-untyped]
 from grpc_reflection.v1alpha import reflection  # type: ignore[import-untyped]
 
+from workflow_engine.api.grpc.auth import AuthInterceptor
 from workflow_engine.api.grpc.definitions import DefinitionServicer
 from workflow_engine.api.grpc.execution import ExecutionServicer
 from workflow_engine.api.grpc.generated import (
@@ -27,6 +28,7 @@ from workflow_engine.api.grpc.generated import (
 )
 from workflow_engine.api.grpc.history import HistoryServicer
 from workflow_engine.api.grpc.tasks import TaskServicer
+from workflow_engine.security.tokens import TokenVerifier
 from workflow_engine.services.container import Services
 from workflow_engine.services.health import HealthService
 
@@ -104,7 +106,13 @@ async def start_grpc_server(services: Services, *, host: str, port: int) -> grpc
         # sharing the port (and its traffic) with whatever already listens there.
         ("grpc.so_reuseport", 0),
     ]
-    server = grpc.aio.server(options=options)
+    settings = services.settings
+    # Every application call runs as its token's principal (the system one while auth is off);
+    # health and reflection stay public.
+    verifier = TokenVerifier.from_settings(settings) if settings.auth_enabled else None
+    server = grpc.aio.server(
+        options=options, interceptors=[AuthInterceptor(verifier, SERVICE_NAMES)]
+    )
     definitions_pb2_grpc.add_DefinitionServiceServicer_to_server(  # type: ignore[no-untyped-call]
         DefinitionServicer(services.definitions), server
     )
