@@ -17,6 +17,8 @@ from workflow_engine.services.health import HealthService
 from workflow_engine.services.history import HistoryService
 from workflow_engine.services.instances import InstanceService
 from workflow_engine.services.live import LiveStatusService
+from workflow_engine.services.payload_limits import PayloadLimits
+from workflow_engine.services.rate_limit import RateLimiter, build_rate_limiter
 from workflow_engine.services.signals import MessageService, SignalService
 from workflow_engine.services.stats import StatsService
 from workflow_engine.services.tasks import TaskService
@@ -49,6 +51,8 @@ class Services:
     temporal: Client | None = None
     #: Live events (SSE): on Redis pub/sub when Redis is configured, else in this process.
     bus: EventBus = field(default_factory=InProcessEventBus)
+    #: Per-client request budget of REST and gRPC; None when rate limiting is off.
+    rate_limiter: RateLimiter | None = None
     _closed: bool = field(default=False, repr=False)
 
     @property
@@ -153,11 +157,13 @@ async def build_services(
         ),
     )
     workflows = WorkflowGateway(temporal_client, task_queue=settings.task_queue)
+    limits = PayloadLimits.from_settings(settings)
     instances = InstanceService(
         database=database,
         definitions=definitions,
         workflows=workflows,
         implemented_listeners=implemented_listeners,
+        payload_limits=limits,
     )
     return Services(
         settings=settings,
@@ -165,10 +171,18 @@ async def build_services(
         definitions=definitions,
         health=health,
         instances=instances,
-        tasks=TaskService(database=database, definitions=definitions, workflows=workflows),
-        signals=SignalService(database=database, workflows=workflows, definitions=definitions),
+        tasks=TaskService(
+            database=database, definitions=definitions, workflows=workflows, payload_limits=limits
+        ),
+        signals=SignalService(
+            database=database, workflows=workflows, definitions=definitions, payload_limits=limits
+        ),
         messages=MessageService(
-            database=database, workflows=workflows, definitions=definitions, instances=instances
+            database=database,
+            workflows=workflows,
+            definitions=definitions,
+            instances=instances,
+            payload_limits=limits,
         ),
         workflows=workflows,
         history=HistoryService(
@@ -179,4 +193,5 @@ async def build_services(
         redis=redis,
         temporal=temporal_client,
         bus=InProcessEventBus() if redis is None else RedisEventBus(redis),
+        rate_limiter=build_rate_limiter(settings, redis),
     )

@@ -31,6 +31,7 @@ from workflow_engine.services.definition_source import (
 from workflow_engine.services.errors import (
     ConflictError,
     InvalidArgumentError,
+    LimitExceededError,
     NotFoundError,
     PayloadTooLargeError,
     ValidationFailedError,
@@ -338,7 +339,14 @@ async def _only_tenant(repo: DefinitionRepository, key: str) -> str | None:
     return tenants[0] if tenants else None
 
 
-def _validation_failed(report: ValidationReport) -> ValidationFailedError:
+def _validation_failed(report: ValidationReport) -> ValidationFailedError | LimitExceededError:
+    too_many = next((e for e in report.errors if e.code == "TOO_MANY_ELEMENTS"), None)
+    if too_many is not None:
+        # A size limit, not a modelling mistake: 422 LIMIT_EXCEEDED (every finding as details).
+        return LimitExceededError(
+            f"the definition is too large: {too_many.message} (max_definition_elements)",
+            details=report.errors,
+        )
     count = len(report.errors)
     first = report.errors[0] if report.errors else None
     summary = f"; first: {first.path}: {first.message}" if first else ""

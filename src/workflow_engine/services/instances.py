@@ -35,6 +35,7 @@ from workflow_engine.services.errors import (
     InvalidArgumentError,
     NotFoundError,
 )
+from workflow_engine.services.payload_limits import PayloadLimits
 from workflow_engine.services.variables import (
     check_variables,
     raise_if_invalid,
@@ -105,11 +106,13 @@ class InstanceService:
         definitions: DefinitionService,
         workflows: WorkflowGateway,
         implemented_listeners: Collection[str] = (),
+        payload_limits: PayloadLimits | None = None,
     ) -> None:
         self._db = database
         self._definitions = definitions
         self._workflows = workflows
         self._listeners = sorted(set(implemented_listeners))
+        self._limits = payload_limits or PayloadLimits()
 
     async def resolve_definition(
         self,
@@ -177,6 +180,7 @@ class InstanceService:
             UnavailableError: Temporal did not take the instance (nothing is left behind).
         """
         given = require_variable_map(variables)
+        self._limits.check(given)
         definition = await self.resolve_definition(
             definition_key=definition_key,
             definition_id=definition_id,
@@ -387,6 +391,7 @@ class InstanceService:
             ValidationFailedError: a declared variable gets a value of the wrong type.
         """
         given = require_variable_map(variables)
+        self._limits.check(given)
         if not given:
             raise InvalidArgumentError("variables must name at least one variable")
         record = await self._active(instance_id, "set variables")

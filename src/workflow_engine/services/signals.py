@@ -28,9 +28,11 @@ from workflow_engine.engine.contract import (
 )
 from workflow_engine.model.types import EventKind, NodeType, ProcessModel
 from workflow_engine.security.permissions import Permission, require
+from workflow_engine.services.audit import audited
 from workflow_engine.services.definitions import DefinitionService
 from workflow_engine.services.errors import ConflictError, InvalidArgumentError, NotFoundError
 from workflow_engine.services.instances import InstanceService
+from workflow_engine.services.payload_limits import PayloadLimits
 from workflow_engine.services.tasks import acting_user
 from workflow_engine.services.variables import require_variable_map
 from workflow_engine.services.workflows import WorkflowGateway, WorkflowGoneError
@@ -70,11 +72,14 @@ class SignalService:
         database: Database,
         workflows: WorkflowGateway,
         definitions: DefinitionService | None = None,
+        payload_limits: PayloadLimits | None = None,
     ) -> None:
         self._db = database
         self._workflows = workflows
         self._definitions = definitions
+        self._limits = payload_limits or PayloadLimits()
 
+    @audited("signal.send")
     async def broadcast(
         self,
         name: str,
@@ -94,6 +99,7 @@ class SignalService:
         tenant = who.tenant_filter(tenant_id)
         signal_name = _name(name, "signal")
         payload_vars = require_variable_map(variables)
+        self._limits.check(payload_vars)
         names = await event_names(
             self._db, self._definitions, "signal", signal_name, tenant_id=tenant
         )
@@ -146,12 +152,15 @@ class MessageService:
         workflows: WorkflowGateway,
         definitions: DefinitionService,
         instances: InstanceService,
+        payload_limits: PayloadLimits | None = None,
     ) -> None:
         self._db = database
         self._workflows = workflows
         self._definitions = definitions
         self._instances = instances
+        self._limits = payload_limits or PayloadLimits()
 
+    @audited("message.send")
     async def correlate(
         self,
         name: str,
@@ -182,6 +191,7 @@ class MessageService:
         user_id = acting_user(who, user_id, "a message start")
         message_name = _name(name, "message")
         payload_vars = require_variable_map(variables)
+        self._limits.check(payload_vars)
         names = await event_names(
             self._db, self._definitions, "message", message_name, tenant_id=tenant
         )

@@ -43,6 +43,7 @@ from workflow_engine.services.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from workflow_engine.services.payload_limits import PayloadLimits
 from workflow_engine.services.variables import (
     check_variables,
     raise_if_invalid,
@@ -87,7 +88,7 @@ def acting_user(who: Principal, user_id: str | None, action: str) -> str | None:
         raise PermissionDeniedError(
             f"user_id '{named}' is not you: {action} acts as the authenticated user "
             f"'{who.user_id}' (leave user_id out or give your own)",
-            permission="identity",
+            permission="user:impersonate",
         )
     return who.user_id
 
@@ -139,11 +140,17 @@ class TaskService:
     """
 
     def __init__(
-        self, *, database: Database, definitions: DefinitionService, workflows: WorkflowGateway
+        self,
+        *,
+        database: Database,
+        definitions: DefinitionService,
+        workflows: WorkflowGateway,
+        payload_limits: PayloadLimits | None = None,
     ) -> None:
         self._db = database
         self._definitions = definitions
         self._workflows = workflows
+        self._limits = payload_limits or PayloadLimits()
 
     async def get(self, task_id: str) -> StoredTask:
         """One task the acting principal may see.
@@ -348,6 +355,7 @@ class TaskService:
         who = require(Permission.TASK_WORK)
         user_id = acting_user(who, user_id, "complete")
         given = require_variable_map(variables)
+        self._limits.check(given)
         task = await self._open(task_id, "complete", who)
         if task.delegation == "pending":
             raise ConflictError(
