@@ -8,6 +8,10 @@ The one implementation behind REST, gRPC and the CLI. Rules (DESIGN §5):
 * delete: refused with 409 while instances of the version run, unless `cascade`;
 * suspended definitions stay readable but start no instances (checked by the instance service).
 
+Authorization (issue 6): every public method requires its permission first; a definition of
+another tenant answers NotFoundError exactly like a missing one; lists are limited to the
+caller's tenant; a non-admin deploys into their own tenant only.
+
 Timer start events are scheduled by an optional `TimerStartSchedules` collaborator (present
 when the engine has a Temporal client), synced after every deploy, suspend/activate and delete;
 its failures never undo the change: they are logged and returned as deploy warnings.
@@ -17,12 +21,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from workflow_engine.model.issues import ValidationIssue, ValidationReport
 from workflow_engine.model.json_export import canonical_json
 from workflow_engine.model.types import ProcessModel
+from workflow_engine.security import Permission, Principal, require
 from workflow_engine.services.definition_source import (
     CheckedDefinition,
     DefinitionFormat,
@@ -112,8 +117,10 @@ class DefinitionService:
         """Parse and validate an upload without deploying it.
 
         Raises:
+            PermissionDeniedError: without `definition:read`.
             PayloadTooLargeError: when the upload exceeds the size limit.
         """
+        require(Permission.DEFINITION_READ)
         self.check_size(len(content))
         return check_upload(
             content,
@@ -153,9 +160,12 @@ class DefinitionService:
             required_key: When set (update), the upload's key must equal it.
 
         Raises:
+            PermissionDeniedError: without `definition:deploy`; a non-admin naming another
+                tenant (as `tenant_id` or in the document's `process.tenant_id`).
             ValidationFailedError: with every error as details.
             InvalidArgumentError: when `required_key` does not match.
         """
+        principal = require(Permission.DEFINITION_DEPLOY)
         checked = self.check(content, fmt=fmt, process_id=process_id)
         model, document = checked.model, checked.document
         if not checked.report.valid or model is None or document is None:
@@ -169,7 +179,7 @@ class DefinitionService:
                     ValidationIssue("process.key", f"expected '{required_key}'", "KEY_MISMATCH")
                 ],
             )
-        tenant = tenant_id if tenant_id is not None else model.process.tenant_id
+        tenant = _deploy_tenant(principal, tenant_id, model.process.tenant_id)
         warnings = checked.report.warnings
         async with self._db.session() as session:
             # One step, so two identical deploys racing each other still make one version.
@@ -194,7 +204,13 @@ class DefinitionService:
     async def update(
         self, definition_id: int, content: bytes, *, fmt: DefinitionFormat
     ) -> DeployResult:
-        """Deploy `content` as the next version of the key of definition `definition_id`."""
+        """Deploy `content` as the next version of the key of definition `definition_id`.
+
+        Raises:
+            PermissionDeniedError: without `definition:deploy`.
+            NotFoundError: no such definition (or one of another tenant).
+        """
+        require(Permission.DEFINITION_DEPLOY)
         current = await self.get(definition_id)
         return await self.deploy(
             content, fmt=fmt, tenant_id=current.tenant_id, required_key=current.key
@@ -204,13 +220,13 @@ class DefinitionService:
         """One definition version by id.
 
         Raises:
-            NotFoundError: when there is none.
+            PermissionDeniedError: without `definition:read`.
+            NotFoundError: when there is none (or it belongs to another tenant).
         """
+        principal = require(Permission.DEFINITION_READ)
         async with self._db.session() as session:
             record = await DefinitionRepository(session).get(definition_id)
-        if record is None:
-            raise NotFoundError(f"definition {definition_id} does not exist")
-        return record
+        return _visible(principal, definition_id, record)
 
     async def get_by_key(
         self, key: str, *, version: int | None = None, tenant_id: str | None = None
@@ -220,13 +236,18 @@ class DefinitionService:
         Args:
             key: The definition key.
             version: A version number; None for the latest.
-            tenant_id: The tenant to look in. None: the one tenant that has this key (a key
-                deployed by several tenants then needs the tenant named).
+            tenant_id: The tenant to look in. None: the caller's own tenant; for admins the one
+                tenant that has this key (a key deployed by several tenants then needs the
+                tenant named).
 
         Raises:
+            PermissionDeniedError: without `definition:read`; a non-admin naming another
+                tenant.
             NotFoundError: naming the key and version.
             ConflictError: when `tenant_id` is None and several tenants have the key.
         """
+        principal = require(Permission.DEFINITION_READ)
+        tenant_id = principal.tenant_filter(tenant_id)
         if version is not None and version < 1:
             raise InvalidArgumentError(f"version must be 1 or more, got {version}")
         async with self._db.session() as session:
@@ -244,8 +265,12 @@ class DefinitionService:
         """A page of definitions matching `query`, oldest deployment first.
 
         Raises:
+            PermissionDeniedError: without `definition:read`; a non-admin naming another
+                tenant.
             InvalidArgumentError: for a bad page size or a page token of another query.
         """
+        principal = require(Permission.DEFINITION_READ)
+        query = replace(query, tenant_id=principal.tenant_filter(query.tenant_id))
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise InvalidArgumentError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
         async with self._db.session() as session:
@@ -265,9 +290,17 @@ class DefinitionService:
         return DefinitionPage(items, token)
 
     async def set_suspended(self, definition_id: int, *, suspended: bool) -> DefinitionRecord:
-        """Suspend (no new instances) or activate a definition version."""
+        """Suspend (no new instances) or activate a definition version.
+
+        Raises:
+            PermissionDeniedError: without `definition:suspend`.
+            NotFoundError: no such definition (or one of another tenant).
+        """
+        principal = require(Permission.DEFINITION_SUSPEND)
         async with self._db.session() as session:
-            record = await DefinitionRepository(session).set_suspended(definition_id, suspended)
+            repo = DefinitionRepository(session)
+            _visible(principal, definition_id, await repo.get(definition_id))
+            record = await repo.set_suspended(definition_id, suspended)
         if record is None:
             raise NotFoundError(f"definition {definition_id} does not exist")
         await self._sync_timer_starts(record)
@@ -277,14 +310,14 @@ class DefinitionService:
         """Delete a definition version.
 
         Raises:
-            NotFoundError: when there is none.
+            PermissionDeniedError: without `definition:delete`.
+            NotFoundError: when there is none (or it belongs to another tenant).
             ConflictError: while instances run and `cascade` is false.
         """
+        principal = require(Permission.DEFINITION_DELETE)
         async with self._db.session() as session:
             repo = DefinitionRepository(session)
-            deleted = await repo.get(definition_id)
-            if deleted is None:
-                raise NotFoundError(f"definition {definition_id} does not exist")
+            deleted = _visible(principal, definition_id, await repo.get(definition_id))
             if not cascade:
                 running = await repo.count_running_instances(definition_id)
                 if running:
@@ -307,7 +340,27 @@ class DefinitionService:
         )
 
     async def model(self, definition_id: int) -> ProcessModel:
-        """The parsed model of a definition version, through the cache."""
+        """The parsed model of a definition version, through the cache.
+
+        Raises:
+            PermissionDeniedError: without `definition:read`.
+            NotFoundError: no such definition (or one of another tenant).
+        """
+        principal = require(Permission.DEFINITION_READ)
+        if not principal.is_admin:
+            # The model cache knows no tenants: look at the row (by primary key) first.
+            await self.get(definition_id)
+        return await self.cached_model(definition_id)
+
+    async def cached_model(self, definition_id: int) -> ProcessModel:
+        """The parsed model through the cache, WITHOUT authorization.
+
+        For services that have authorized the object that names the definition already (an
+        instance, a task): the model of a visible instance is visible.
+
+        Raises:
+            NotFoundError: no such definition.
+        """
 
         async def load() -> str | None:
             async with self._db.session() as session:
@@ -326,6 +379,28 @@ class DefinitionService:
         if not isinstance(loaded, dict):
             raise RuntimeError(f"stored definition {definition_id} is not a JSON object")
         return loaded
+
+
+def _visible(
+    principal: Principal, definition_id: int, record: DefinitionRecord | None
+) -> DefinitionRecord:
+    # Another tenant's definition answers exactly like a missing one: nothing leaks.
+    if record is None or not principal.sees_tenant(record.tenant_id):
+        raise NotFoundError(f"definition {definition_id} does not exist")
+    return record
+
+
+def _deploy_tenant(principal: Principal, requested: str | None, in_document: str) -> str:
+    """The tenant a deployment goes to.
+
+    Admins (and the system): `requested`, else the document's `process.tenant_id`, as before.
+    Others: their own tenant; naming another one (either way) is refused.
+    """
+    if principal.is_admin:
+        return requested if requested is not None else in_document
+    if in_document:
+        principal.tenant_filter(in_document)
+    return principal.tenant_filter(requested) or ""
 
 
 async def _only_tenant(repo: DefinitionRepository, key: str) -> str | None:

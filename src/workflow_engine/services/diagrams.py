@@ -5,6 +5,10 @@ which nodes ran, which failed, which flows tokens travelled. The interpreter rec
 per sequence flow, so flows are read from gateway records where there are some (`gateway.taken`,
 `gateway.joined` name their flows) and otherwise inferred: a flow counts as taken when its
 source finished and its target was entered afterwards.
+
+Authorization (issue 6): a definition's diagram needs `definition:read` in its tenant, an
+instance's the instance read rules (`instance:read`, or `instance:read_own` for instances one
+started); anything outside answers NotFoundError like a missing object.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from collections.abc import Mapping, Sequence
 
 from workflow_engine.model.svg import DiagramMarks, render_svg
 from workflow_engine.model.types import NodeType, ProcessModel
+from workflow_engine.services.access import object_scope, require_instance_read
 from workflow_engine.services.definitions import DefinitionService
 from workflow_engine.services.errors import NotFoundError
 from workflow_engine.services.instances import INCIDENT_CLOSED, INCIDENT_OPENED, open_incidents
@@ -139,7 +144,8 @@ class DiagramService:
         """The definition version's diagram (its own coordinates when it has them).
 
         Raises:
-            NotFoundError: no such definition.
+            PermissionDeniedError: without `definition:read`.
+            NotFoundError: no such definition (or one of another tenant).
         """
         return render_svg(await self._definitions.model(definition_id))
 
@@ -147,19 +153,25 @@ class DiagramService:
         """The instance's model and its run-time marks.
 
         Raises:
-            NotFoundError: no such instance, or its definition was deleted.
+            PermissionDeniedError: without instance read permission.
+            NotFoundError: no such instance (or one outside the caller's scope), or its
+                definition was deleted.
         """
+        scope = object_scope(require_instance_read())
         async with self._db.session() as session:
             repo = InstanceRepository(session)
             record = await repo.get(instance_id)
-            if record is None:
+            if record is None or not scope.sees(
+                tenant_id=record.tenant_id, start_user_id=record.start_user_id
+            ):
                 raise NotFoundError(f"instance {instance_id} does not exist")
             events = await repo.events(instance_id, types=MARK_EVENT_TYPES)
         if record.process_definition_id is None:
             raise NotFoundError(
                 f"the definition of instance {instance_id} was deleted: it has no diagram"
             )
-        model = await self._definitions.model(record.process_definition_id)
+        # The instance is visible, so is the model it runs.
+        model = await self._definitions.cached_model(record.process_definition_id)
         return model, instance_marks(model, record, events)
 
     async def instance_svg(self, instance_id: str) -> str:

@@ -3,16 +3,27 @@
 Reads only the database (the engine's projection), never Temporal. Retention deletes ended
 instances whose end is older than `history_ttl_days`, a bounded batch per transaction, so a
 cleanup of millions of rows never holds one huge transaction or lock.
+
+Authorization (issue 6): reads need `instance:read` (the caller's tenant) or
+`instance:read_own` (instances the caller started); an instance outside that scope answers
+NotFoundError exactly like a missing one. Cleanup needs `history:delete`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from workflow_engine.security import Permission, require
+from workflow_engine.services.access import (
+    InstanceScope,
+    instance_scope,
+    object_scope,
+    require_instance_read,
+)
 from workflow_engine.services.errors import InvalidArgumentError, NotFoundError
 from workflow_engine.services.steps import Step, build_steps
 from workflow_engine.store.database import Database
@@ -77,18 +88,23 @@ class HistoryService:
         self._batch = cleanup_batch_size
 
     @staticmethod
-    async def _instance_status(session: AsyncSession, instance_id: str) -> str | None:
+    async def _instance_status(
+        session: AsyncSession, instance_id: str, scope: InstanceScope
+    ) -> str | None:
         """The instance's final status if it ended, None while it runs.
 
         Raises:
-            NotFoundError: the instance is unknown (or its history expired).
+            NotFoundError: the instance is unknown (or its history expired), or outside the
+                caller's scope.
         """
         record = await InstanceRepository(session).get(instance_id)
         if record is not None:
+            _check_visible(scope, instance_id, record.tenant_id, record.start_user_id)
             return record.status if record.ended else None
         historic = await HistoryRepository(session).historic_instance(instance_id)
         if historic is None:
             raise NotFoundError(f"instance {instance_id} does not exist")
+        _check_visible(scope, instance_id, historic.tenant_id, historic.start_user_id)
         return historic.status
 
     async def history(
@@ -109,17 +125,21 @@ class HistoryService:
             page_token: `next_page_token` of the previous page (same filters).
 
         Raises:
-            NotFoundError: no such instance.
+            PermissionDeniedError: without instance read permission.
+            NotFoundError: no such instance (or one outside the caller's scope).
             InvalidArgumentError: a bad type filter, page size or page token.
         """
+        scope = object_scope(require_instance_read())
         try:
             kinds = TypeFilter.parse(types)
         except ValueError as exc:
             raise InvalidArgumentError(str(exc)) from exc
         async with self._db.session() as session:
             repo = HistoryRepository(session)
-            if not await repo.instance_exists(instance_id):
+            owner = await repo.instance_owner(instance_id)
+            if owner is None:
                 raise NotFoundError(f"instance {instance_id} does not exist")
+            _check_visible(scope, instance_id, owner.tenant_id, owner.start_user_id)
             try:
                 events, token = await repo.events(
                     instance_id, types=kinds, page_size=page_size, page_token=page_token
@@ -132,11 +152,13 @@ class HistoryService:
         """Every step of the instance in order of its first event.
 
         Raises:
-            NotFoundError: no such instance.
+            PermissionDeniedError: without instance read permission.
+            NotFoundError: no such instance (or one outside the caller's scope).
         """
+        scope = object_scope(require_instance_read())
         async with self._db.session() as session:
             repo = HistoryRepository(session)
-            ended = await self._instance_status(session, instance_id)
+            ended = await self._instance_status(session, instance_id, scope)
             events = await repo.all_events(instance_id)
         return build_steps(events, ended_status=ended)
 
@@ -144,11 +166,14 @@ class HistoryService:
         """One step: input, output, attempts with their errors, who, start / end / duration.
 
         Raises:
-            NotFoundError: no such instance, or no step starts at that sequence.
+            PermissionDeniedError: without instance read permission.
+            NotFoundError: no such instance (or one outside the caller's scope), or no step
+                starts at that sequence.
         """
+        scope = object_scope(require_instance_read())
         async with self._db.session() as session:
             repo = HistoryRepository(session)
-            ended = await self._instance_status(session, instance_id)
+            ended = await self._instance_status(session, instance_id, scope)
             first = await repo.event_at(instance_id, step_id)
             node_events = (
                 []
@@ -173,9 +198,18 @@ class HistoryService:
     ) -> HistoricInstancePage:
         """A page of ended instances, most recently ended first.
 
+        Only the caller's tenant; for `instance:read_own` only, only instances the caller
+        started.
+
         Raises:
+            PermissionDeniedError: without instance read permission; a non-admin naming
+                another tenant.
             InvalidArgumentError: a bad filter, page size or page token.
         """
+        scope = instance_scope(filters.tenant_id)
+        filters = replace(filters, tenant_id=scope.tenant_id)
+        if scope.started_by is not None:
+            filters = replace(filters, start_user_id=scope.started_by)
         for name in ("started", "ended"):
             low = getattr(filters, f"{name}_after")
             high = getattr(filters, f"{name}_before")
@@ -197,11 +231,15 @@ class HistoryService:
         """The history record of an ended instance.
 
         Raises:
-            NotFoundError: no such ended instance.
+            PermissionDeniedError: without instance read permission.
+            NotFoundError: no such ended instance (or one outside the caller's scope).
         """
+        scope = object_scope(require_instance_read())
         async with self._db.session() as session:
             found = await HistoryRepository(session).historic_instance(instance_id)
-        if found is None:
+        if found is None or not scope.sees(
+            tenant_id=found.tenant_id, start_user_id=found.start_user_id
+        ):
             raise NotFoundError(f"instance {instance_id} has no history record (not ended?)")
         return found
 
@@ -226,8 +264,11 @@ class HistoryService:
             max_batches: Stop after this many batches (None: until done).
 
         Raises:
+            PermissionDeniedError: without `history:delete` (the periodic job acts as the
+                system).
             InvalidArgumentError: a negative retention or a batch size below 1.
         """
+        require(Permission.HISTORY_DELETE)
         days = self._ttl_days if ttl_days is None else ttl_days
         size = self._batch if batch_size is None else batch_size
         if size < 1 or size > MAX_PAGE_SIZE:
@@ -250,3 +291,11 @@ class HistoryService:
             if len(ids) < size:
                 break
         return CleanupResult(instances_deleted=deleted, batches=batches, cutoff=cutoff)
+
+
+def _check_visible(
+    scope: InstanceScope, instance_id: str, tenant_id: str, start_user_id: str | None
+) -> None:
+    # Outside the caller's scope answers exactly like a missing instance: nothing leaks.
+    if not scope.sees(tenant_id=tenant_id, start_user_id=start_user_id):
+        raise NotFoundError(f"instance {instance_id} does not exist")

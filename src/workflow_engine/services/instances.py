@@ -4,6 +4,12 @@ Control is pause / resume / terminate / cancel / retry.
 
 Reads come from the database (the engine's projection); every change goes to the instance's
 workflow through Temporal, which reports back through runtime batches.
+
+Authorization (issue 6): starting needs `instance:start` (and, when the definition names
+candidate starters, being one of them unless the caller may control instances); reads need
+`instance:read` (the tenant) or `instance:read_own` (instances one started); control needs
+`instance:control`, setting variables `instance:variables`. An instance outside the caller's
+scope answers NotFoundError exactly like a missing one.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -29,11 +35,20 @@ from workflow_engine.engine.contract import (
     workflow_id,
 )
 from workflow_engine.model.types import ProcessModel
+from workflow_engine.security import Permission, Principal, permissions_of, require
+from workflow_engine.services.access import (
+    InstanceScope,
+    acting_user,
+    instance_scope,
+    object_scope,
+    require_instance_read,
+)
 from workflow_engine.services.definitions import DefinitionService
 from workflow_engine.services.errors import (
     ConflictError,
     InvalidArgumentError,
     NotFoundError,
+    PermissionDeniedError,
 )
 from workflow_engine.services.payload_limits import PayloadLimits
 from workflow_engine.services.variables import (
@@ -124,17 +139,22 @@ class InstanceService:
     ) -> DefinitionRecord:
         """The definition version a start addresses (by id, or key + optional version).
 
-        With no tenant, a key deployed in exactly one tenant is found in that tenant.
+        With no tenant, a non-admin looks in their own tenant; an admin finds a key deployed
+        in exactly one tenant in that tenant.
 
         Raises:
+            PermissionDeniedError: without `definition:read`; a non-admin naming another
+                tenant.
             InvalidArgumentError: neither or both of key and id; an ambiguous key.
-            NotFoundError: no such definition.
+            NotFoundError: no such definition (or one of another tenant).
         """
+        principal = require(Permission.DEFINITION_READ)
         if (definition_key is None) == (definition_id is None):
             raise InvalidArgumentError("give exactly one of definition_key and definition_id")
         if definition_id is not None:
             return await self._definitions.get(definition_id)
         assert definition_key is not None
+        tenant_id = principal.tenant_filter(tenant_id)
         if tenant_id is not None:
             return await self._definitions.get_by_key(
                 definition_key, version=version, tenant_id=tenant_id
@@ -172,13 +192,20 @@ class InstanceService:
     ) -> InstanceRecord:
         """Start an instance of a deployed definition.
 
+        `user_id` (the starter) must be absent or the caller's own with authentication on;
+        absent, the caller is recorded as the starter.
+
         Raises:
+            PermissionDeniedError: without `instance:start`; `user_id` naming someone else;
+                not a candidate starter of a definition that names candidate starters.
             InvalidArgumentError / NotFoundError: see `resolve_definition`.
             ConflictError: the definition is suspended or not executable.
             ValidationFailedError: variables miss a required one or have a wrong type; the
                 message and the detail path name the variable (`variables.email`).
             UnavailableError: Temporal did not take the instance (nothing is left behind).
         """
+        principal = require(Permission.INSTANCE_START)
+        user_id = acting_user(user_id)
         given = require_variable_map(variables)
         self._limits.check(given)
         definition = await self.resolve_definition(
@@ -192,7 +219,8 @@ class InstanceService:
                 f"definition '{definition.key}' version {definition.version} is suspended: "
                 "activate it to start instances"
             )
-        model = await self._definitions.model(definition.id)
+        model = await self._definitions.cached_model(definition.id)
+        _check_candidate_starter(principal, definition, model)
         if not model.process.executable:
             raise ConflictError(
                 f"definition '{definition.key}' is not executable (process.executable is false)"
@@ -244,13 +272,13 @@ class InstanceService:
         """An instance with its variables and open incidents.
 
         Raises:
-            NotFoundError: no such instance.
+            PermissionDeniedError: without `instance:read` / `instance:read_own`.
+            NotFoundError: no such instance (or one the caller may not see).
         """
+        scope = object_scope(require_instance_read())
         async with self._db.session() as session:
             repo = InstanceRepository(session)
-            record = await repo.get(instance_id)
-            if record is None:
-                raise NotFoundError(f"instance {instance_id} does not exist")
+            record = _visible(scope, instance_id, await repo.get(instance_id))
             variables = await repo.variables(instance_id)
             events = await repo.events(instance_id, types=(INCIDENT_OPENED, *INCIDENT_CLOSED))
         return InstanceDetail(record, variables, open_incidents(events))
@@ -260,9 +288,18 @@ class InstanceService:
     ) -> InstancePage:
         """A page of instances matching `filters`, oldest start first.
 
+        Only instances of the caller's tenant; for `instance:read_own` only, only the ones the
+        caller started.
+
         Raises:
+            PermissionDeniedError: without instance read permission; a non-admin naming
+                another tenant.
             InvalidArgumentError: a bad page size, status or page token.
         """
+        scope = instance_scope(filters.tenant_id)
+        filters = replace(filters, tenant_id=scope.tenant_id)
+        if scope.started_by is not None:
+            filters = replace(filters, start_user_id=scope.started_by)
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise InvalidArgumentError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
         async with self._db.session() as session:
@@ -275,16 +312,22 @@ class InstanceService:
         return InstancePage(items, token)
 
     async def model_of(self, record: InstanceRecord) -> ProcessModel | None:
-        """The model the instance runs (None when its definition was deleted)."""
+        """The model the instance runs (None when its definition was deleted).
+
+        No authorization: `record` was read through an authorized call.
+        """
         if record.process_definition_id is None:
             return None
-        return await self._definitions.model(record.process_definition_id)
+        return await self._definitions.cached_model(record.process_definition_id)
 
-    async def _active(self, instance_id: str, action: str) -> InstanceRecord:
+    async def _active(
+        self, instance_id: str, action: str, permission: Permission = Permission.INSTANCE_CONTROL
+    ) -> InstanceRecord:
+        scope = object_scope(require(permission))
         async with self._db.session() as session:
-            record = await InstanceRepository(session).get(instance_id)
-        if record is None:
-            raise NotFoundError(f"instance {instance_id} does not exist")
+            record = _visible(
+                scope, instance_id, await InstanceRepository(session).get(instance_id)
+            )
         if record.ended:
             raise ConflictError(
                 f"instance {instance_id} has ended ({record.status}): cannot {action}"
@@ -301,6 +344,7 @@ class InstanceService:
             ConflictError: it has ended or is paused already.
         """
         record = await self._active(instance_id, "pause")
+        user_id = acting_user(user_id)
         if record.status == "paused":
             raise ConflictError(f"instance {instance_id} is paused already")
         await self._workflows.signal(
@@ -317,6 +361,7 @@ class InstanceService:
             ConflictError: it is not paused.
         """
         record = await self._active(instance_id, "resume")
+        user_id = acting_user(user_id)
         if record.status != "paused":
             raise ConflictError(f"instance {instance_id} is not paused (status {record.status})")
         await self._workflows.signal(
@@ -333,6 +378,7 @@ class InstanceService:
             ConflictError: it has ended.
         """
         await self._active(instance_id, "terminate")
+        user_id = acting_user(user_id)
         await self._workflows.signal(
             instance_id, SIGNAL_TERMINATE, ControlRequest(reason=reason, user_id=user_id)
         )
@@ -347,6 +393,7 @@ class InstanceService:
             ConflictError: it has ended.
         """
         await self._active(instance_id, "cancel")
+        user_id = acting_user(user_id)
         await self._workflows.signal(
             instance_id, SIGNAL_CANCEL, ControlRequest(reason=reason, user_id=user_id)
         )
@@ -361,6 +408,7 @@ class InstanceService:
             ConflictError: it has no incident.
         """
         record = await self._active(instance_id, "retry")
+        user_id = acting_user(user_id)
         if record.status != "incident":
             raise ConflictError(
                 f"instance {instance_id} has no incident to retry (status {record.status})"
@@ -394,7 +442,10 @@ class InstanceService:
         self._limits.check(given)
         if not given:
             raise InvalidArgumentError("variables must name at least one variable")
-        record = await self._active(instance_id, "set variables")
+        record = await self._active(
+            instance_id, "set variables", permission=Permission.INSTANCE_VARIABLES
+        )
+        user_id = acting_user(user_id)
         model = await self.model_of(record)
         if model is not None:
             raise_if_invalid(check_variables(model.process.variables, given, require=False))
@@ -405,6 +456,46 @@ class InstanceService:
             await lock_instance_row(session, instance_id)  # same lock order as the projection
             await upsert_variables(session, instance_id, given)
             return await InstanceRepository(session).variables(instance_id)
+
+
+def _visible(
+    scope: InstanceScope, instance_id: str, record: InstanceRecord | None
+) -> InstanceRecord:
+    # Outside the caller's scope answers exactly like a missing instance: nothing leaks.
+    if record is None or not scope.sees(
+        tenant_id=record.tenant_id, start_user_id=record.start_user_id
+    ):
+        raise NotFoundError(f"instance {instance_id} does not exist")
+    return record
+
+
+def _check_candidate_starter(
+    principal: Principal, definition: DefinitionRecord, model: ProcessModel
+) -> None:
+    """Enforce `process.candidate_starter_users` / `candidate_starter_groups`.
+
+    When the definition names neither, anyone with `instance:start` may start it. When it
+    names some, callers who may control instances (operators, admins, the system) still may;
+    everyone else must be listed or belong to a listed group.
+
+    Raises:
+        PermissionDeniedError: naming `instance:start` and the definition.
+    """
+    users = model.process.candidate_starter_users
+    groups = model.process.candidate_starter_groups
+    if not users and not groups:
+        return
+    if principal.is_admin or Permission.INSTANCE_CONTROL in permissions_of(principal):
+        return
+    if principal.user_id is not None and principal.user_id in users:
+        return
+    if principal.groups & set(groups):
+        return
+    raise PermissionDeniedError(
+        f"definition '{definition.key}' may be started only by its candidate starters "
+        "(process.candidate_starter_users / candidate_starter_groups): you are not one of them",
+        permission=str(Permission.INSTANCE_START),
+    )
 
 
 def open_incidents(events: list[EventRecord]) -> list[Incident]:

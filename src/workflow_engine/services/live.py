@@ -15,14 +15,27 @@ the gap between the two and nothing comes twice.
 
 A subscriber that falls behind is dropped by the bus; the stream then ends with
 :class:`StreamEnd` (`dropped=True`) and the client resumes with its cursor.
+
+Authorization (issue 6) is checked when a stream is opened, before the transport sends a
+byte: `instance:read` or `instance:read_own`. An instance stream of an instance outside the
+caller's scope answers NotFoundError like a missing one. The global stream (backlog and live
+part alike) carries only the caller's tenant's events (admins: every tenant unless one is
+named) and, for `instance:read_own` callers, only events of instances they started.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import AsyncGenerator, AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from workflow_engine.bus import EventBus, EventFilter, LiveEvent, SubscriptionDroppedError
+from workflow_engine.services.access import (
+    InstanceScope,
+    instance_scope,
+    object_scope,
+    require_instance_read,
+)
 from workflow_engine.services.errors import InvalidArgumentError, NotFoundError
 from workflow_engine.store.database import Database
 from workflow_engine.store.live_events import InstanceProgress, LiveEventReader
@@ -32,6 +45,8 @@ __all__ = ["Heartbeat", "LiveStatusService", "StreamEnd", "StreamItem"]
 
 #: Rows read from the database per backlog query.
 _BACKLOG_PAGE = 500
+#: Instances whose starter one global stream remembers (read-own callers only).
+_STARTER_CACHE = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +93,10 @@ class LiveStatusService:
         """Raise unless the instance exists (call before starting a response).
 
         Raises:
-            NotFoundError: no such instance.
+            PermissionDeniedError: without instance read permission.
+            NotFoundError: no such instance (or one outside the caller's scope).
         """
-        await self._progress(instance_id)
+        await self._visible_progress(instance_id)
 
     async def instance_stream(
         self, instance_id: str, *, after_sequence: int = 0
@@ -91,14 +107,16 @@ class LiveStatusService:
         response) and returns the stream to iterate.
 
         Raises:
-            NotFoundError: no such instance.
+            PermissionDeniedError: without instance read permission.
+            NotFoundError: no such instance (or one outside the caller's scope).
             InvalidArgumentError: a negative cursor.
         """
+        scope = object_scope(require_instance_read())
         if after_sequence < 0:
             raise InvalidArgumentError(
                 f"last_event_id must be an event sequence (0 or more), got {after_sequence}"
             )
-        await self._progress(instance_id)
+        await self._visible_progress(instance_id, scope)
         return self._instance_stream(instance_id, after_sequence)
 
     async def _instance_stream(
@@ -151,11 +169,15 @@ class LiveStatusService:
         """Every instance's events matching `event_filter`: after row `after_id`, then live.
 
         Without `after_id` only live events are sent. Checks the request now and returns the
-        stream to iterate.
+        stream to iterate. The filter's tenant is narrowed to what the caller may see.
 
         Raises:
+            PermissionDeniedError: without instance read permission; a non-admin naming
+                another tenant.
             InvalidArgumentError: a negative cursor or an unknown status.
         """
+        scope = instance_scope(event_filter.tenant_id)
+        event_filter = replace(event_filter, tenant_id=scope.tenant_id)
         if after_id is not None and after_id < 0:
             raise InvalidArgumentError(
                 f"last_event_id must be an event id (0 or more), got {after_id}"
@@ -165,17 +187,22 @@ class LiveStatusService:
             raise InvalidArgumentError(
                 f"status must be among {', '.join(INSTANCE_STATUSES)}; got {', '.join(unknown)}"
             )
-        return self._global_stream(event_filter, after_id)
+        return self._global_stream(event_filter, after_id, scope.started_by)
 
     async def _global_stream(
-        self, event_filter: EventFilter, after_id: int | None
+        self, event_filter: EventFilter, after_id: int | None, started_by: str | None
     ) -> AsyncGenerator[StreamItem, None]:
         subscription = self._bus.subscribe(event_filter, max_queue=self._queue_size)
+        # Live events do not say who started their instance: read-own streams look it up
+        # once per instance (a starter never changes).
+        starters: OrderedDict[str, str | None] = OrderedDict()
         async with subscription:
             replayed: set[int] = set()
             replayed_through = -1
             if after_id is not None:
-                async for event in self._read_global(event_filter, after=after_id):
+                async for event in self._read_global(
+                    event_filter, after=after_id, started_by=started_by
+                ):
                     replayed.add(event.id)
                     replayed_through = event.id
                     yield event
@@ -187,8 +214,34 @@ class LiveStatusService:
                     return
                 if live is None:
                     yield Heartbeat()
-                elif live.id > replayed_through or live.id not in replayed:
+                elif (live.id > replayed_through or live.id not in replayed) and (
+                    started_by is None
+                    or await self._started_by(live.instance_id, started_by, starters)
+                ):
                     yield live
+
+    async def _started_by(
+        self, instance_id: str, user_id: str, starters: OrderedDict[str, str | None]
+    ) -> bool:
+        if instance_id in starters:
+            starters.move_to_end(instance_id)
+        else:
+            async with self._db.session() as session:
+                found = await LiveEventReader(session).start_users([instance_id])
+            starters[instance_id] = found.get(instance_id)
+            if len(starters) > _STARTER_CACHE:
+                starters.popitem(last=False)
+        return starters[instance_id] == user_id
+
+    async def _visible_progress(
+        self, instance_id: str, scope: InstanceScope | None = None
+    ) -> InstanceProgress:
+        checked = scope if scope is not None else object_scope(require_instance_read())
+        progress = await self._progress(instance_id)
+        if not checked.sees(tenant_id=progress.tenant_id, start_user_id=progress.start_user_id):
+            # Exactly the answer for a missing instance: nothing leaks.
+            raise NotFoundError(f"process instance {instance_id} not found")
+        return progress
 
     async def _progress(self, instance_id: str) -> InstanceProgress:
         async with self._db.session() as session:
@@ -212,7 +265,7 @@ class LiveStatusService:
                 return
 
     async def _read_global(
-        self, event_filter: EventFilter, *, after: int
+        self, event_filter: EventFilter, *, after: int, started_by: str | None = None
     ) -> AsyncIterator[LiveEvent]:
         while True:
             async with self._db.session() as session:
@@ -223,6 +276,7 @@ class LiveStatusService:
                     tenant_id=event_filter.tenant_id,
                     statuses=event_filter.statuses,
                     event_types=event_filter.event_types,
+                    start_user_id=started_by,
                 )
             for event in page:
                 after = event.id

@@ -14,6 +14,9 @@ What one report covers (see `StatsService.report`):
 * ``open_tasks``: user tasks waiting now, the oldest one's age and the median age.
 
 Each figure exists per definition key and over every definition ("overall").
+
+Authorization (issue 6): `stats:read`; a non-admin's report covers their own tenant only
+(naming another tenant is refused), an admin's every tenant unless one is named.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from workflow_engine.expressions.timers import TimerSyntaxError, parse_duration
+from workflow_engine.security import Permission, require
 from workflow_engine.services.errors import InvalidArgumentError
 from workflow_engine.store.database import Database
 from workflow_engine.store.stats import (
@@ -228,12 +232,14 @@ class StatsService:
             start: Start of the range (inclusive; needs a time zone).
             end: End of the range (exclusive; needs a time zone).
             definition_key: Only this definition.
-            tenant_id: Only this tenant.
+            tenant_id: Only this tenant (non-admins: their own, named or not).
             now: The reference time (tests); default the current time.
 
         Raises:
+            PermissionDeniedError: without `stats:read`; a non-admin naming another tenant.
             InvalidArgumentError: a parameter is malformed (named in the message).
         """
+        tenant_id = require(Permission.STATS_READ).tenant_filter(tenant_id)
         moment = now or datetime.now(UTC)
         scope = resolve_scope(
             now=moment,

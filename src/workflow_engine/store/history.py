@@ -161,6 +161,8 @@ class HistoricInstanceFilters:
     ended_before: datetime | None = None
     min_duration: int | None = None
     max_duration: int | None = None
+    #: Only instances this user started (set by the service for `instance:read_own` callers).
+    start_user_id: str | None = None
 
     def fingerprint(self) -> str:
         """Fingerprint binding a page token to these filters."""
@@ -262,6 +264,14 @@ class TypeFilter:
         return or_(*parts)
 
 
+@dataclass(frozen=True, slots=True)
+class InstanceOwner:
+    """Whose an instance is: what authorization checks before its history is read."""
+
+    tenant_id: str
+    start_user_id: str | None
+
+
 class HistoryRepository:
     """History reads and retention, within the caller's session (the caller commits).
 
@@ -285,6 +295,25 @@ class HistoryRepository:
             )
         )
         return found.first() is not None
+
+    async def instance_owner(self, instance_id: str) -> InstanceOwner | None:
+        """Tenant and starter of the instance (runtime row, else history row); None: unknown."""
+        found = (
+            await self._session.execute(
+                select(ProcessInstance.tenant_id, ProcessInstance.start_user_id).where(
+                    ProcessInstance.id == instance_id
+                )
+            )
+        ).first()
+        if found is None:
+            found = (
+                await self._session.execute(
+                    select(
+                        HistoricProcessInstance.tenant_id, HistoricProcessInstance.start_user_id
+                    ).where(HistoricProcessInstance.process_instance_id == instance_id)
+                )
+            ).first()
+        return None if found is None else InstanceOwner(found[0], found[1])
 
     async def events(
         self,
@@ -396,6 +425,8 @@ class HistoryRepository:
             conditions.append(h.business_key == f.business_key)
         if f.tenant_id is not None:
             conditions.append(h.tenant_id == f.tenant_id)
+        if f.start_user_id is not None:
+            conditions.append(h.start_user_id == f.start_user_id)
         if f.started_after is not None:
             conditions.append(h.start_time >= f.started_after)
         if f.started_before is not None:

@@ -86,6 +86,8 @@ class InstanceFilters:
     started_after: datetime | None = None
     started_before: datetime | None = None
     tenant_id: str | None = None
+    #: Only instances this user started (set by the service for `instance:read_own` callers).
+    start_user_id: str | None = None
 
 
 def instance_record(row: ProcessInstance) -> InstanceRecord:
@@ -203,6 +205,7 @@ class InstanceRepository:
                 "started_after": filters.started_after,
                 "started_before": filters.started_before,
                 "tenant_id": filters.tenant_id,
+                "start_user_id": filters.start_user_id,
             }
         )
         stmt = select(ProcessInstance)
@@ -220,6 +223,8 @@ class InstanceRepository:
             stmt = stmt.where(ProcessInstance.start_time < filters.started_before)
         if filters.tenant_id is not None:
             stmt = stmt.where(ProcessInstance.tenant_id == filters.tenant_id)
+        if filters.start_user_id is not None:
+            stmt = stmt.where(ProcessInstance.start_user_id == filters.start_user_id)
         if page_token is not None:
             last = decode_page_token(page_token, fingerprint)
             if len(last) != 2 or not all(isinstance(v, str) for v in last):

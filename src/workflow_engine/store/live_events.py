@@ -24,10 +24,15 @@ __all__ = ["InstanceProgress", "LiveEventReader"]
 
 @dataclass(frozen=True, slots=True)
 class InstanceProgress:
-    """Where an instance is: its status and the highest sequence in its log (0: none yet)."""
+    """Where an instance is: its status and the highest sequence in its log (0: none yet).
+
+    `tenant_id` and `start_user_id` say whose it is (what authorization checks).
+    """
 
     status: str
     last_sequence: int
+    tenant_id: str = ""
+    start_user_id: str | None = None
 
 
 def _query() -> Select[*tuple[Any, ...]]:
@@ -91,10 +96,30 @@ class LiveEventReader:
         )
         found = (
             await self._session.execute(
-                select(ProcessInstance.status, last).where(ProcessInstance.id == instance_id)
+                select(
+                    ProcessInstance.status,
+                    last,
+                    ProcessInstance.tenant_id,
+                    ProcessInstance.start_user_id,
+                ).where(ProcessInstance.id == instance_id)
             )
         ).first()
-        return None if found is None else InstanceProgress(status=found[0], last_sequence=found[1])
+        if found is None:
+            return None
+        return InstanceProgress(
+            status=found[0], last_sequence=found[1], tenant_id=found[2], start_user_id=found[3]
+        )
+
+    async def start_users(self, instance_ids: Collection[str]) -> dict[str, str | None]:
+        """Who started each of these instances (ids without an instance row are left out)."""
+        if not instance_ids:
+            return {}
+        rows = await self._session.execute(
+            select(ProcessInstance.id, ProcessInstance.start_user_id).where(
+                ProcessInstance.id.in_(list(instance_ids))
+            )
+        )
+        return {row[0]: row[1] for row in rows}
 
     async def of_instance(
         self,
@@ -126,10 +151,12 @@ class LiveEventReader:
         tenant_id: str | None = None,
         statuses: Collection[str] = (),
         event_types: Collection[str] = (),
+        start_user_id: str | None = None,
     ) -> list[LiveEvent]:
         """Events of every instance with a row id above `after_id`, by id, filtered.
 
-        `statuses` compares the instance's current status.
+        `statuses` compares the instance's current status; `start_user_id` keeps instances
+        that user started.
         """
         stmt = _query().where(ProcessEvent.id > after_id)
         if definition_key is not None:
@@ -140,5 +167,7 @@ class LiveEventReader:
             stmt = stmt.where(ProcessInstance.status.in_(list(statuses)))
         if event_types:
             stmt = stmt.where(ProcessEvent.event_type.in_(list(event_types)))
+        if start_user_id is not None:
+            stmt = stmt.where(ProcessInstance.start_user_id == start_user_id)
         rows = await self._session.execute(stmt.order_by(ProcessEvent.id).limit(limit))
         return [_event(row) for row in rows]
