@@ -11,6 +11,7 @@ from temporalio.client import Client
 
 from workflow_engine.bus import EventBus, InProcessEventBus, RedisEventBus
 from workflow_engine.config import Settings
+from workflow_engine.services.audit import AuditService
 from workflow_engine.services.definitions import DefinitionService
 from workflow_engine.services.diagrams import DiagramService
 from workflow_engine.services.health import HealthService
@@ -54,6 +55,11 @@ class Services:
     #: Per-client request budget of REST and gRPC; None when rate limiting is off.
     rate_limiter: RateLimiter | None = None
     _closed: bool = field(default=False, repr=False)
+
+    @property
+    def audit(self) -> AuditService:
+        """The audit log (stateless: a new, cheap view over the database each time)."""
+        return AuditService(database=self.database)
 
     @property
     def stats(self) -> StatsService:

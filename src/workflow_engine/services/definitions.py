@@ -28,6 +28,7 @@ from workflow_engine.model.issues import ValidationIssue, ValidationReport
 from workflow_engine.model.json_export import canonical_json
 from workflow_engine.model.types import ProcessModel
 from workflow_engine.security import Permission, Principal, require
+from workflow_engine.services.audit import audited
 from workflow_engine.services.definition_source import (
     CheckedDefinition,
     DefinitionFormat,
@@ -141,6 +142,7 @@ class DefinitionService:
                 f"the definition is {size} bytes; at most {self._max_bytes} bytes are allowed"
             )
 
+    @audited("definition.deploy")
     async def deploy(
         self,
         content: bytes,
@@ -201,6 +203,7 @@ class DefinitionService:
         warnings = (*warnings, *await self._sync_timer_starts(record))
         return DeployResult(record, created=created, warnings=warnings)
 
+    @audited("definition.update")
     async def update(
         self, definition_id: int, content: bytes, *, fmt: DefinitionFormat
     ) -> DeployResult:
@@ -289,6 +292,7 @@ class DefinitionService:
                 raise InvalidArgumentError(str(exc)) from exc
         return DefinitionPage(items, token)
 
+    @audited("definition.suspend")
     async def set_suspended(self, definition_id: int, *, suspended: bool) -> DefinitionRecord:
         """Suspend (no new instances) or activate a definition version.
 
@@ -306,6 +310,7 @@ class DefinitionService:
         await self._sync_timer_starts(record)
         return record
 
+    @audited("definition.delete")
     async def delete(self, definition_id: int, *, cascade: bool = False) -> None:
         """Delete a definition version.
 

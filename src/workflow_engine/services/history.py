@@ -24,6 +24,7 @@ from workflow_engine.services.access import (
     object_scope,
     require_instance_read,
 )
+from workflow_engine.services.audit import audited
 from workflow_engine.services.errors import InvalidArgumentError, NotFoundError
 from workflow_engine.services.steps import Step, build_steps
 from workflow_engine.store.database import Database
@@ -243,6 +244,7 @@ class HistoryService:
             raise NotFoundError(f"instance {instance_id} has no history record (not ended?)")
         return found
 
+    @audited("history.cleanup")
     async def cleanup(
         self,
         *,

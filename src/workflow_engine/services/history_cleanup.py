@@ -12,10 +12,14 @@ import contextlib
 import structlog
 
 from workflow_engine.config import Settings
+from workflow_engine.security.context import RequestOrigin, request_origin
 from workflow_engine.services.history import HistoryService
 from workflow_engine.store.database import Database, create_engine
 
 _log = structlog.get_logger(__name__)
+
+#: The audit log's "from where" of the periodic job (it records runs that deleted something).
+_JOB_ORIGIN = RequestOrigin(transport="job", client="history-cleanup")
 
 
 async def cleanup_periodically(
@@ -28,7 +32,8 @@ async def cleanup_periodically(
     """
     while not stop.is_set():
         try:
-            result = await history.cleanup()
+            with request_origin(_JOB_ORIGIN):
+                result = await history.cleanup()
         except Exception as exc:
             _log.warning("history_cleanup_failed", error=str(exc))
         else:

@@ -43,6 +43,7 @@ from workflow_engine.services.access import (
     object_scope,
     require_instance_read,
 )
+from workflow_engine.services.audit import audited
 from workflow_engine.services.definitions import DefinitionService
 from workflow_engine.services.errors import (
     ConflictError,
@@ -334,6 +335,7 @@ class InstanceService:
             )
         return record
 
+    @audited("instance.pause")
     async def pause(
         self, instance_id: str, *, user_id: str | None = None, reason: str = ""
     ) -> None:
@@ -351,6 +353,7 @@ class InstanceService:
             instance_id, SIGNAL_PAUSE, ControlRequest(reason=reason, user_id=user_id)
         )
 
+    @audited("instance.resume")
     async def resume(
         self, instance_id: str, *, user_id: str | None = None, reason: str = ""
     ) -> None:
@@ -368,6 +371,7 @@ class InstanceService:
             instance_id, SIGNAL_RESUME, ControlRequest(reason=reason, user_id=user_id)
         )
 
+    @audited("instance.terminate")
     async def terminate(
         self, instance_id: str, *, reason: str = "", user_id: str | None = None
     ) -> None:
@@ -383,6 +387,7 @@ class InstanceService:
             instance_id, SIGNAL_TERMINATE, ControlRequest(reason=reason, user_id=user_id)
         )
 
+    @audited("instance.cancel")
     async def cancel(
         self, instance_id: str, *, reason: str = "", user_id: str | None = None
     ) -> None:
@@ -398,6 +403,7 @@ class InstanceService:
             instance_id, SIGNAL_CANCEL, ControlRequest(reason=reason, user_id=user_id)
         )
 
+    @audited("instance.retry")
     async def retry(
         self, instance_id: str, *, node_id: str | None = None, user_id: str | None = None
     ) -> None:
@@ -425,6 +431,7 @@ class InstanceService:
         """
         return (await self.get(instance_id)).variables
 
+    @audited("instance.variables")
     async def set_variables(
         self, instance_id: str, variables: Mapping[str, Any], *, user_id: str | None = None
     ) -> dict[str, Any]:

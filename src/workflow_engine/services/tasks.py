@@ -36,6 +36,7 @@ from workflow_engine.engine.contract import (
 from workflow_engine.security.context import current_principal
 from workflow_engine.security.permissions import Permission, permissions_of, require
 from workflow_engine.security.principal import Principal
+from workflow_engine.services.audit import audited
 from workflow_engine.services.definitions import DefinitionService
 from workflow_engine.services.errors import (
     ConflictError,
@@ -229,6 +230,7 @@ class TaskService:
         assert fresh is not None
         return fresh
 
+    @audited("task.claim")
     async def claim(self, task_id: str, *, user_id: str | None) -> StoredTask:
         """Take an unassigned task (claiming one's own task again is a no-op).
 
@@ -256,6 +258,7 @@ class TaskService:
             )
         return await self._change(task, assignee=user, state="claimed", claim_time=utcnow())
 
+    @audited("task.unclaim")
     async def unclaim(self, task_id: str, *, user_id: str | None = None) -> StoredTask:
         """Give a task back to its candidates.
 
@@ -277,6 +280,7 @@ class TaskService:
             raise _denied("task:unclaim requires being the assignee, or permission 'task:manage'")
         return await self._change(task, assignee=None, state="created", claim_time=None)
 
+    @audited("task.assign")
     async def assign(self, task_id: str, *, user_id: str | None) -> StoredTask:
         """Set the assignee, whoever had it (needs `task:manage`; `user_id` is the target).
 
@@ -291,6 +295,7 @@ class TaskService:
             task, assignee=user, state="claimed", claim_time=utcnow(), delegation=None
         )
 
+    @audited("task.delegate")
     async def delegate(self, task_id: str, *, user_id: str | None) -> StoredTask:
         """Hand the task to `user_id` for help; the current assignee stays its owner.
 
@@ -314,6 +319,7 @@ class TaskService:
             task, owner=task.assignee, assignee=user, delegation="pending", state="delegated"
         )
 
+    @audited("task.resolve")
     async def resolve(self, task_id: str, *, user_id: str | None = None) -> StoredTask:
         """The delegate is done: the task goes back to its owner.
 

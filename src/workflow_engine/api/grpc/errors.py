@@ -19,6 +19,8 @@ from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from workflow_engine.api.grpc.origin import origin_of
+from workflow_engine.security.context import request_origin
 from workflow_engine.services.errors import ServiceError
 
 _log = structlog.get_logger(__name__)
@@ -75,7 +77,8 @@ def rpc(
         self: _ServicerT, request: _RequestT, context: grpc.aio.ServicerContext
     ) -> _ResponseT:
         try:
-            return await method(self, request, context)
+            with request_origin(origin_of(context)):
+                return await method(self, request, context)
         except grpc.aio.AbortError:
             # The call was already ended deliberately; let grpc finish it.
             raise

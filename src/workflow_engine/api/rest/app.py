@@ -18,6 +18,8 @@ from workflow_engine.api.rest import (
     tasks,
 )
 from workflow_engine.api.rest.errors import install_error_handlers
+from workflow_engine.api.rest.headers import SecurityHeadersMiddleware, install_cors
+from workflow_engine.api.rest.limits import BodyLimitMiddleware, RateLimitMiddleware
 from workflow_engine.api.rest.metrics import ApiMetricsMiddleware
 from workflow_engine.api.rest.metrics import router as metrics_router
 from workflow_engine.api.rest.origin import RequestOriginMiddleware
@@ -35,6 +37,9 @@ def create_app(services: Services) -> FastAPI:
         description="BPMN 2.0 process engine on Temporal: definitions, instances, tasks.",
     )
     app.state.services = services
+    settings = services.settings
+    # Inside authentication (added before it): the bucket is the verified user's.
+    app.add_middleware(RateLimitMiddleware, limiter=services.rate_limiter)
     # Innermost of the middlewares (added first): metrics and traces also count refused calls.
     verifier = (
         TokenVerifier.from_settings(services.settings) if services.settings.auth_enabled else None
@@ -42,6 +47,15 @@ def create_app(services: Services) -> FastAPI:
     app.add_middleware(auth.AuthMiddleware, verifier=verifier)
     app.add_middleware(ApiMetricsMiddleware)
     app.add_middleware(asgi_middleware())
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_request_bytes,
+        max_definition_bytes=settings.max_definition_bytes,
+    )
+    # CORS outside the limits and auth: preflights carry no token, and refusals (401 / 413 /
+    # 429) must carry the CORS headers for a cross-origin page to read them.
+    install_cors(app, settings.cors_allowed_origins)
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.hsts_enabled)
     # Outermost: every request (refused ones too) carries where it came from (audit log).
     app.add_middleware(RequestOriginMiddleware)
     install_error_handlers(app)
