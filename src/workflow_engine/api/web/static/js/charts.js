@@ -73,7 +73,7 @@ function dataTable(caption, headers, rows) {
     html("summary", {}, "Show the data as a table"),
     html(
       "div",
-      { class: "table-scroll" },
+      { class: "table-wrap" },
       html("table", { class: "data-table" }, html("caption", {}, caption), html("thead", {}, head), body),
     ),
   );

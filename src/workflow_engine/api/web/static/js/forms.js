@@ -49,6 +49,24 @@ const DATE_TEXT = /^\d{4}-\d{2}-\d{2}$/;
 
 let formCounter = 0;
 
+const PAGE_STYLES = "/static/css/pages.css";
+
+/**
+ * Make sure the stylesheet of forms, inbox and dashboard (css/pages.css) is loaded, once.
+ * index.html may link it itself; then this finds the link and does nothing.
+ */
+export function ensurePageStyles() {
+  if (typeof document === "undefined") return;
+  const present = [...document.querySelectorAll('link[rel="stylesheet"]')].some(
+    (link) => new URL(link.href, window.location.href).pathname === PAGE_STYLES,
+  );
+  if (present) return;
+  const link = document.createElement("link");
+  link.rel = "stylesheet";
+  link.href = PAGE_STYLES;
+  document.head.append(link);
+}
+
 /**
  * The canonical type of a field type name (unknown or missing names are "string").
  * @param {string|undefined|null} type
@@ -73,8 +91,8 @@ export function fieldsFromDeclarations(declarations) {
       label: d.label || name,
       type: d.type || "any",
       required: d.required === true,
-      description: d.description || undefined,
     };
+    if (d.description) field.description = d.description;
     if ("default" in d) field.default = d.default;
     if (Array.isArray(d.options)) field.options = d.options;
     return field;
@@ -240,13 +258,13 @@ function buildField(field, initial, prefix) {
   if (type === "boolean") {
     wrapper = el(
       "div",
-      { class: "form-field form-field-check" },
+      { class: "field form-field form-field-check" },
       el("div", { class: "check-row" }, control, labelNode),
       descNode,
       errorNode,
     );
   } else {
-    wrapper = el("div", { class: "form-field" }, labelNode, control, descNode, errorNode);
+    wrapper = el("div", { class: "field form-field" }, labelNode, control, descNode, errorNode);
   }
   wrapper.dataset.field = name;
   wrapper.dataset.type = type;
@@ -386,6 +404,7 @@ function buildField(field, initial, prefix) {
  * @param {Record<string, any>} [initial]
  */
 export function buildForm(fields, initial = {}) {
+  ensurePageStyles();
   formCounter += 1;
   const prefix = `wfe-form-${formCounter}`;
   const start = initial && typeof initial === "object" ? initial : {};

@@ -5,6 +5,7 @@
 // dueCell(), isOverdue(), OPEN_STATES.
 
 import { ApiError, get, getAll, identity, post, stream } from "../api.js";
+import { ensurePageStyles } from "../forms.js";
 import { clear, debounce, emptyState, errorState, formatTime, h, hashLink, loading, pageHeader, relativeTime, statusBadge, toast } from "../ui.js";
 
 export const OPEN_STATES = ["created", "claimed", "delegated"];
@@ -49,7 +50,7 @@ export function promptUser({ title, message, confirmLabel = "OK", initial = "" }
     const form = h("form", { method: "dialog", novalidate: true },
       h("h2", { id: titleId }, title),
       message ? h("p", {}, message) : null,
-      h("div", { class: "form-field" }, h("label", { for: input.id }, "User id"), input, error),
+      h("div", { class: "field" }, h("label", { for: input.id }, "User id"), input, error),
       h("div", { class: "dialog-actions" }, cancel, ok));
     const dialog = h("dialog", { class: "dialog", "aria-labelledby": titleId }, form);
     let answer = null;
@@ -98,7 +99,7 @@ export function taskActions(task, who, onChange, { compact = false } = {}) {
   const delegated = task.delegation === "pending";
   const buttons = [];
   const cls = ["btn", compact ? "btn-small" : null];
-  const label = (text) => (compact ? [text, h("span", { class: "visually-hidden" }, ` ${task.name}`)] : text);
+  const label = (text) => (compact ? [text, h("span", { class: "sr-only" }, ` ${task.name}`)] : text);
   if (!open) return h("div", { class: "task-actions" });
   if (!task.assignee && me) {
     buttons.push(h("button", { type: "button", class: [...cls, "btn-primary"], dataset: { action: "claim" }, on: { click: () => act(task, "claim", { user_id: me }, (t) => { toast(`Claimed “${t.name}”`, "success"); onChange(t); }) } }, label("Claim")));
@@ -173,9 +174,9 @@ function tableOf(tasks, who, definitions, refresh) {
       h("td", {}, taskActions(task, who, refresh, { compact: true }))));
   }
   body.append(rows);
-  return h("div", { class: "table-scroll" },
+  return h("div", { class: "table-wrap" },
     h("table", { class: "data-table task-table" },
-      h("caption", { class: "visually-hidden" }, "Tasks"),
+      h("caption", { class: "sr-only" }, "Tasks"),
       h("thead", {}, h("tr", {}, ["Task", "Process / instance", "Created", "Due", "Priority", "Assignee", "State", "Actions"].map((text) => h("th", { scope: "col" }, text)))),
       body));
 }
@@ -208,6 +209,7 @@ function tabBar(active) {
 }
 
 export async function render(root, { query, signal }) {
+  ensurePageStyles();
   const tab = TABS.some((t) => t.id === query.get("tab")) ? query.get("tab") : "mine";
   const status = h("p", { class: "muted small live-status", "aria-live": "polite" });
   const panel = h("div", { id: "task-panel", role: "tabpanel", "aria-labelledby": `tab-${tab}` }, loading());
