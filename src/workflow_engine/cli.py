@@ -36,6 +36,26 @@ app = typer.Typer(
 _out = Console()
 _err = Console(stderr=True)
 
+#: Bearer token sent by every command that talks to a server (global `--token` / WFE_TOKEN).
+_auth: dict[str, str | None] = {"token": None}
+
+
+@app.callback()
+def _global_options(
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            envvar="WFE_TOKEN",
+            help="Bearer token sent to the server (see `wfe token`); env WFE_TOKEN.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """workflow-engine: BPMN 2.0 processes on Temporal."""
+    _auth["token"] = token.strip() if token and token.strip() else None
+
+
 ServerOpt = Annotated[
     str,
     typer.Option("--server", envvar="WFE_SERVER_URL", help="Base URL of a running wfe server."),
@@ -80,12 +100,14 @@ def serve() -> None:
     """Serve REST and gRPC against the configured database and Temporal (API replica)."""
     from temporalio.client import Client
 
+    from workflow_engine.dev import log_auth_mode
     from workflow_engine.engine.worker import implemented_listener_names
     from workflow_engine.observability.tracing import configure_tracing, temporal_interceptors
     from workflow_engine.server import serve_api
     from workflow_engine.services.container import build_services
 
     settings = _settings()
+    log_auth_mode(settings)
     # Listener classes the workers implement (their activity modules / listener_classes):
     # instances started here record the others as skipped instead of waiting for them.
     listeners = implemented_listener_names(settings)
@@ -688,6 +710,64 @@ def history(
     _out.print(table)
 
 
+@app.command()
+def token(
+    user: Annotated[str, typer.Option("--user", help="User id (the token's subject).")],
+    groups: Annotated[str, typer.Option(help="Comma-separated groups, e.g. g1,g2.")] = "",
+    roles: Annotated[
+        str, typer.Option(help="Comma-separated roles: admin, modeler, operator, user.")
+    ] = "",
+    tenant: Annotated[
+        str | None, typer.Option(help="Tenant id (default: the default tenant).")
+    ] = None,
+    ttl: Annotated[int, typer.Option(min=1, help="Lifetime in seconds.")] = 3600,
+) -> None:
+    """Print a development token signed with the configured auth_jwt_secret.
+
+    Use it as `WFE_TOKEN=$(wfe token --user alice --roles admin) wfe instances`.
+    """
+    from workflow_engine.security.permissions import Role
+    from workflow_engine.security.tokens import claim_names, mint_token
+
+    settings = _settings()
+    secret = settings.auth_jwt_secret
+    if secret is None:
+        _err.print(
+            "[red]no auth_jwt_secret configured:[/red] set WFE_AUTH_JWT_SECRET (at least 32 "
+            "bytes, e.g. `openssl rand -hex 32`) to the server's secret to mint tokens"
+        )
+        raise typer.Exit(2)
+    hs = [a for a in settings.auth_algorithms if a.startswith("HS")]
+    if not hs:
+        _err.print(
+            "[red]auth_algorithms accepts no HS* algorithm:[/red] the server would refuse a "
+            f"token signed with the secret (accepted: {', '.join(settings.auth_algorithms)})"
+        )
+        raise typer.Exit(2)
+    role_names = _split_csv(roles)
+    known = {r.value for r in Role}
+    for name in role_names - known:
+        _err.print(f"[yellow]warning:[/yellow] role {name!r} is not one of {sorted(known)}")
+    minted = mint_token(
+        secret=secret.get_secret_value(),
+        user_id=user,
+        groups=_split_csv(groups),
+        roles=role_names,
+        tenant_id=tenant,
+        ttl_seconds=ttl,
+        issuer=settings.auth_issuer,
+        audience=settings.auth_audience,
+        claims=claim_names(settings),
+        algorithm=hs[0],
+    )
+    # Plain print: rich would wrap the long token at the terminal width.
+    print(minted)
+
+
+def _split_csv(text: str) -> set[str]:
+    return {part.strip() for part in text.split(",") if part.strip()}
+
+
 @app.command(name="history-cleanup")
 def history_cleanup(
     ttl_days: Annotated[
@@ -731,8 +811,13 @@ def history_cleanup(
 
 
 def _request(method: str, server: str, path: str, **kwargs: Any) -> dict[str, Any]:
+    headers = dict(kwargs.pop("headers", None) or {})
+    if _auth["token"]:
+        headers["authorization"] = f"Bearer {_auth['token']}"
     try:
-        response = httpx.request(method, server.rstrip("/") + path, timeout=30, **kwargs)
+        response = httpx.request(
+            method, server.rstrip("/") + path, timeout=30, headers=headers, **kwargs
+        )
     except httpx.HTTPError as exc:
         _err.print(f"[red]cannot reach {server}:[/red] {exc}")
         raise typer.Exit(2) from None
@@ -746,6 +831,11 @@ def _request(method: str, server: str, path: str, **kwargs: Any) -> dict[str, An
         _err.print(f"[red]{response.status_code} {error.get('code', '')}:[/red] {message}")
         for detail in error.get("details", []):
             _err.print(f"  {detail.get('path')}: {detail.get('message')}")
+        if response.status_code == 401:
+            _err.print(
+                "  the server requires a token: pass --token or set WFE_TOKEN "
+                "(a development token: `wfe token --user <id> --roles admin`)"
+            )
         raise typer.Exit(1)
     if not isinstance(body, dict):
         _err.print(f"[red]unexpected answer from {server}[/red]")

@@ -91,6 +91,7 @@ async def run_dev(settings: Settings, *, stop_event: asyncio.Event | None = None
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    log_auth_mode(settings)
     ui_port = settings.effective_temporal_ui_port
     check_ports_free(
         settings.http_host,
@@ -194,6 +195,48 @@ async def _stop_worker(worker: asyncio.Task[None], worker_stop: asyncio.Event) -
         _log.exception("dev_worker_failed")
 
 
+def auth_banner_lines(settings: Settings) -> list[str]:
+    """What the banner says about authentication: a loud warning while it is off."""
+    if not settings.auth_enabled:
+        bar = "  " + "!" * 78
+        return [
+            bar,
+            "  !! AUTHENTICATION IS OFF: every request acts as admin in every tenant.",
+            "  !! Anyone who can reach these ports can read and change everything.",
+            "  !! Turn it on: WFE_AUTH_ENABLED=true WFE_AUTH_JWT_SECRET=$(openssl rand -hex 32)",
+            bar,
+        ]
+    keys = [
+        name
+        for name, present in (
+            ("HS* shared secret", settings.auth_jwt_secret is not None),
+            (f"JWKS {settings.auth_jwks_url}", settings.auth_jwks_url is not None),
+        )
+        if present
+    ]
+    lines = [f"  auth         ON, bearer tokens checked with {' and '.join(keys)}"]
+    if settings.auth_jwt_secret is not None:
+        lines.append("               a token: wfe token --user alice --roles admin")
+    return lines
+
+
+def log_auth_mode(settings: Settings) -> None:
+    """Log whether authentication is on (a warning when it is off); `wfe dev` and `serve`."""
+    if settings.auth_enabled:
+        _log.info(
+            "auth_enabled",
+            jwt_secret=settings.auth_jwt_secret is not None,
+            jwks_url=settings.auth_jwks_url,
+            algorithms=settings.auth_algorithms,
+        )
+    else:
+        _log.warning(
+            "auth_disabled",
+            message="AUTHENTICATION IS OFF: every request acts as admin in every tenant; "
+            "set WFE_AUTH_ENABLED=true and WFE_AUTH_JWT_SECRET or WFE_AUTH_JWKS_URL",
+        )
+
+
 def _print_banner(settings: Settings, temporal: str, ui_port: int, examples: list[str]) -> None:
     base = f"http://{settings.http_host}:{settings.http_port}"
     lines = [
@@ -204,7 +247,7 @@ def _print_banner(settings: Settings, temporal: str, ui_port: int, examples: lis
         f"  gRPC         {settings.http_host}:{settings.grpc_port}",
         f"  Temporal     {temporal}   (Web UI: http://{settings.http_host}:{ui_port})",
         f"  data         {settings.data_dir.resolve()}",
-        "  auth         OFF (development mode)",
+        *auth_banner_lines(settings),
     ]
     if examples:
         lines += ["  examples:", *examples]
