@@ -27,6 +27,7 @@ from workflow_engine.api.grpc.generated import (
     tasks_pb2_grpc,
 )
 from workflow_engine.api.grpc.history import HistoryServicer
+from workflow_engine.api.grpc.limits import RateLimitInterceptor
 from workflow_engine.api.grpc.tasks import TaskServicer
 from workflow_engine.security.tokens import TokenVerifier
 from workflow_engine.services.container import Services
@@ -110,9 +111,11 @@ async def start_grpc_server(services: Services, *, host: str, port: int) -> grpc
     # Every application call runs as its token's principal (the system one while auth is off);
     # health and reflection stay public.
     verifier = TokenVerifier.from_settings(settings) if settings.auth_enabled else None
-    server = grpc.aio.server(
-        options=options, interceptors=[AuthInterceptor(verifier, SERVICE_NAMES)]
-    )
+    interceptors: list[grpc.aio.ServerInterceptor] = [AuthInterceptor(verifier, SERVICE_NAMES)]
+    if services.rate_limiter is not None:
+        # After auth: its wrapper runs inside the caller's principal (the bucket's owner).
+        interceptors.append(RateLimitInterceptor(services.rate_limiter, SERVICE_NAMES))
+    server = grpc.aio.server(options=options, interceptors=interceptors)
     definitions_pb2_grpc.add_DefinitionServiceServicer_to_server(  # type: ignore[no-untyped-call]
         DefinitionServicer(services.definitions), server
     )
