@@ -15,6 +15,8 @@ from typing import Literal, TextIO
 import structlog
 from structlog.typing import Processor
 
+from workflow_engine.redaction import redact_secrets
+
 __all__ = ["LOG_FORMATS", "configure_logging", "get_logger"]
 
 LOG_FORMATS: tuple[str, ...] = ("json", "console")
@@ -62,6 +64,8 @@ def configure_logging(
         structlog.stdlib.add_logger_name,
         structlog.stdlib.add_log_level,
         structlog.stdlib.ExtraAdder(),
+        # After every field is in (extras too): secrets never reach a handler.
+        redact_secrets,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.StackInfoRenderer(),
     ]
