@@ -214,6 +214,8 @@ class ProcessInstance(Base):
         Index(None, "super_instance_id"),
         # Statistics (migration 0004): live instances per status / definition / tenant / start.
         Index(None, "status", "definition_key", "tenant_id", "start_time"),
+        # A user's own instances (migration 0006, `instance:read_own`).
+        Index(None, "tenant_id", "start_user_id", "start_time"),
     )
 
 
@@ -343,6 +345,8 @@ class HistoricProcessInstance(Base):
         Index(None, "end_time"),
         Index(None, "duration"),
         Index(None, "tenant_id"),
+        # A user's own ended instances (migration 0006, `instance:read_own`).
+        Index(None, "tenant_id", "start_user_id"),
     )
 
 
