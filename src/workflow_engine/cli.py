@@ -780,6 +780,8 @@ def history_cleanup(
     ] = None,
 ) -> None:
     """Delete the history of instances that ended more than the retention ago, in batches."""
+    from workflow_engine import __version__
+    from workflow_engine.security.context import RequestOrigin, request_origin
     from workflow_engine.services.history import HistoryService
     from workflow_engine.store.database import Database, create_engine
 
@@ -795,7 +797,10 @@ def history_cleanup(
             service = HistoryService(
                 database=database, cleanup_batch_size=settings.history_cleanup_batch_size
             )
-            result = await service.cleanup(ttl_days=days, batch_size=batch_size)
+            # Audited as a CLI action (the audit log's "from where"; the actor is the system).
+            origin = RequestOrigin(transport="cli", user_agent=f"wfe/{__version__}")
+            with request_origin(origin):
+                result = await service.cleanup(ttl_days=days, batch_size=batch_size)
         finally:
             await database.dispose()
         return result.instances_deleted
