@@ -18,6 +18,7 @@ from workflow_engine.services.health import HealthService
 from workflow_engine.services.history import HistoryService
 from workflow_engine.services.instances import InstanceService
 from workflow_engine.services.live import LiveStatusService
+from workflow_engine.services.masking import VariableMasker
 from workflow_engine.services.payload_limits import PayloadLimits
 from workflow_engine.services.rate_limit import RateLimiter, build_rate_limiter
 from workflow_engine.services.signals import MessageService, SignalService
@@ -79,6 +80,7 @@ class Services:
             bus=self.bus,
             heartbeat_seconds=self.settings.stream_heartbeat_seconds,
             queue_size=self.settings.stream_queue_size,
+            masker=VariableMasker(database=self.database, definitions=self.definitions),
         )
 
     def engine_activities(self) -> list[Callable[..., Any]]:
@@ -195,6 +197,7 @@ async def build_services(
             database=database,
             ttl_days=settings.history_ttl_days,
             cleanup_batch_size=settings.history_cleanup_batch_size,
+            masker=VariableMasker(database=database, definitions=definitions),
         ),
         redis=redis,
         temporal=temporal_client,

@@ -26,6 +26,7 @@ from workflow_engine.services.access import (
 )
 from workflow_engine.services.audit import audited
 from workflow_engine.services.errors import InvalidArgumentError, NotFoundError
+from workflow_engine.services.masking import VariableMasker
 from workflow_engine.services.steps import Step, build_steps
 from workflow_engine.store.database import Database
 from workflow_engine.store.history import (
@@ -75,6 +76,7 @@ class HistoryService:
         database: The application database.
         ttl_days: Keep ended instances this many days after their end; None keeps them.
         cleanup_batch_size: Instances deleted per cleanup transaction.
+        masker: Masks sensitive variables in events and steps; None shows them as stored.
     """
 
     def __init__(
@@ -83,10 +85,23 @@ class HistoryService:
         database: Database,
         ttl_days: int | None = None,
         cleanup_batch_size: int = DEFAULT_CLEANUP_BATCH,
+        masker: VariableMasker | None = None,
     ) -> None:
         self._db = database
         self._ttl_days = ttl_days
         self._batch = cleanup_batch_size
+        self._masker = masker
+
+    async def _masked(self, instance_id: str, events: list[EventRecord]) -> list[EventRecord]:
+        """`events` with sensitive variables masked (steps are built from masked events)."""
+        if self._masker is None or not events:
+            return events
+        sensitive = await self._masker.for_instance(
+            instance_id, extra=[event.data for event in events]
+        )
+        if not sensitive:
+            return events
+        return [replace(event, data=sensitive.mask(event.data)) for event in events]
 
     @staticmethod
     async def _instance_status(
@@ -147,7 +162,7 @@ class HistoryService:
                 )
             except ValueError as exc:
                 raise InvalidArgumentError(str(exc)) from exc
-        return EventPage(instance_id, events, token)
+        return EventPage(instance_id, await self._masked(instance_id, events), token)
 
     async def steps(self, instance_id: str) -> list[Step]:
         """Every step of the instance in order of its first event.
@@ -161,6 +176,7 @@ class HistoryService:
             repo = HistoryRepository(session)
             ended = await self._instance_status(session, instance_id, scope)
             events = await repo.all_events(instance_id)
+        events = await self._masked(instance_id, events)
         return build_steps(events, ended_status=ended)
 
     async def step(self, instance_id: str, step_id: int) -> Step:
@@ -182,6 +198,7 @@ class HistoryService:
                 else await repo.all_events(instance_id, node_id=first.activity_id)
             )
         # A node's steps only ever hold that node's events: its part of the log suffices.
+        node_events = await self._masked(instance_id, node_events)
         for step in build_steps(node_events, ended_status=ended):
             if step.step_id == step_id:
                 return step

@@ -51,6 +51,7 @@ from workflow_engine.services.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from workflow_engine.services.masking import masked_variables
 from workflow_engine.services.payload_limits import PayloadLimits
 from workflow_engine.services.variables import (
     check_variables,
@@ -282,7 +283,9 @@ class InstanceService:
             record = _visible(scope, instance_id, await repo.get(instance_id))
             variables = await repo.variables(instance_id)
             events = await repo.events(instance_id, types=(INCIDENT_OPENED, *INCIDENT_CLOSED))
-        return InstanceDetail(record, variables, open_incidents(events))
+        # Sensitive variables leave masked (the engine itself keeps the real values).
+        shown = await masked_variables(self._definitions, record.process_definition_id, variables)
+        return InstanceDetail(record, shown, open_incidents(events))
 
     async def list(
         self, filters: InstanceFilters, *, page_size: int = 50, page_token: str | None = None
@@ -462,7 +465,8 @@ class InstanceService:
         async with self._db.session() as session:
             await lock_instance_row(session, instance_id)  # same lock order as the projection
             await upsert_variables(session, instance_id, given)
-            return await InstanceRepository(session).variables(instance_id)
+            current = await InstanceRepository(session).variables(instance_id)
+        return await masked_variables(self._definitions, record.process_definition_id, current)
 
 
 def _visible(

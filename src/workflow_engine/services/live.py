@@ -37,11 +37,15 @@ from workflow_engine.services.access import (
     require_instance_read,
 )
 from workflow_engine.services.errors import InvalidArgumentError, NotFoundError
+from workflow_engine.services.masking import Sensitive, VariableMasker
 from workflow_engine.store.database import Database
 from workflow_engine.store.live_events import InstanceProgress, LiveEventReader
 from workflow_engine.store.tables import ENDED_INSTANCE_STATUSES, INSTANCE_STATUSES
 
 __all__ = ["Heartbeat", "LiveStatusService", "StreamEnd", "StreamItem"]
+
+#: Instances whose sensitive variables one global stream remembers.
+_MASK_CACHE = 1000
 
 #: Rows read from the database per backlog query.
 _BACKLOG_PAGE = 500
@@ -74,6 +78,7 @@ class LiveStatusService:
         bus: The live event bus.
         heartbeat_seconds: Idle time after which a :class:`Heartbeat` is yielded.
         queue_size: Live events a stream may have waiting before it is dropped.
+        masker: Masks sensitive variables in the events sent; None sends them as stored.
     """
 
     def __init__(
@@ -83,11 +88,34 @@ class LiveStatusService:
         bus: EventBus,
         heartbeat_seconds: float,
         queue_size: int,
+        masker: VariableMasker | None = None,
     ) -> None:
         self._db = database
         self._bus = bus
         self._heartbeat = heartbeat_seconds
         self._queue_size = queue_size
+        self._masker = masker
+
+    async def _masked(
+        self, stream: AsyncGenerator[StreamItem, None]
+    ) -> AsyncGenerator[StreamItem, None]:
+        """`stream` with sensitive variables masked in every event's data."""
+        known: dict[str, Sensitive] = {}
+        try:
+            async for item in stream:
+                if self._masker is not None and isinstance(item, LiveEvent):
+                    sensitive = known.get(item.instance_id)
+                    if sensitive is None:
+                        if len(known) >= _MASK_CACHE:
+                            known.clear()
+                        sensitive = await self._masker.for_instance(item.instance_id)
+                    sensitive = sensitive.learn(item.data)
+                    known[item.instance_id] = sensitive
+                    if sensitive:
+                        item = replace(item, data=sensitive.mask(item.data))
+                yield item
+        finally:
+            await stream.aclose()  # ends the bus subscription with the response
 
     async def check_instance(self, instance_id: str) -> None:
         """Raise unless the instance exists (call before starting a response).
@@ -117,7 +145,7 @@ class LiveStatusService:
                 f"last_event_id must be an event sequence (0 or more), got {after_sequence}"
             )
         await self._visible_progress(instance_id, scope)
-        return self._instance_stream(instance_id, after_sequence)
+        return self._masked(self._instance_stream(instance_id, after_sequence))
 
     async def _instance_stream(
         self, instance_id: str, after_sequence: int
@@ -187,7 +215,7 @@ class LiveStatusService:
             raise InvalidArgumentError(
                 f"status must be among {', '.join(INSTANCE_STATUSES)}; got {', '.join(unknown)}"
             )
-        return self._global_stream(event_filter, after_id, scope.started_by)
+        return self._masked(self._global_stream(event_filter, after_id, scope.started_by))
 
     async def _global_stream(
         self, event_filter: EventFilter, after_id: int | None, started_by: str | None
