@@ -242,6 +242,7 @@ def _print_banner(settings: Settings, temporal: str, ui_port: int, examples: lis
     lines = [
         "",
         "workflow-engine dev is running (Ctrl-C stops everything)",
+        f"  portal       {base}/",
         f"  REST API     {base}/api/v1   (OpenAPI docs: {base}/docs)",
         f"  readiness    {base}/readyz",
         f"  gRPC         {settings.http_host}:{settings.grpc_port}",

@@ -19,7 +19,7 @@ import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -56,7 +56,7 @@ class DevServer:
     base_url: str
     data_dir: Path
     proc: subprocess.Popen[str]
-    output: list[str] = field(default_factory=list)
+    log_file: Path
 
 
 async def _seed_instances(database_url: str, count: int) -> None:
@@ -128,9 +128,12 @@ def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
         "--temporal-port", str(free_port()),
         "--data-dir", str(data_dir),
     ]  # fmt: skip
-    log = (root / "wfe-dev.log").open("w")
+    log_file = root / "wfe-dev.log"
+    log = log_file.open("w")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
-    server = DevServer(base_url=f"http://127.0.0.1:{http_port}", data_dir=data_dir, proc=proc)
+    server = DevServer(
+        base_url=f"http://127.0.0.1:{http_port}", data_dir=data_dir, proc=proc, log_file=log_file
+    )
     try:
         _wait_ready(server)
         yield server
@@ -158,13 +161,15 @@ def api(base_url: str) -> Iterator[httpx.Client]:
         yield client
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running while it is
+# started, and async tests of other modules (pytest-asyncio) cannot run beside it.
+@pytest.fixture(scope="module")
 def playwright_instance() -> Iterator[Playwright]:
     with sync_playwright() as p:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright_instance: Playwright) -> Iterator[Browser]:
     """Headless Debian Chromium (Playwright's own browsers are not installed here)."""
     if not Path(CHROMIUM).exists():

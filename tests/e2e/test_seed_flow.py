@@ -48,8 +48,11 @@ def test_seed_flow_from_upload_to_completion(page: Page, api: httpx.Client) -> N
     page.get_by_role("button", name="Start instance").click()
     page.wait_for_url(re.compile(r"#/instances/[^/?]+$"))
     instance_id = page.url.rsplit("/", 1)[1]
-    expect(page.locator(_node(page, TASK_NODE, "waiting")).or_(
-        page.locator(_node(page, TASK_NODE, "active")))).to_be_visible(timeout=30_000)
+    expect(
+        page.locator(_node(page, TASK_NODE, "waiting")).or_(
+            page.locator(_node(page, TASK_NODE, "active"))
+        )
+    ).to_be_visible(timeout=30_000)
     screenshot(page, "instance-at-user-task")
 
     # A second tab keeps the instance page open: it must advance by itself, no reload.
@@ -61,7 +64,8 @@ def test_seed_flow_from_upload_to_completion(page: Page, api: httpx.Client) -> N
 
     # Complete the user task from the inbox.
     page.goto("/#/tasks")
-    task_link = page.get_by_role("link", name="验证用户信息")
+    task_row = page.locator("tr", has=page.locator(f'a[href="#/instances/{instance_id}"]'))
+    task_link = task_row.get_by_role("link", name="验证用户信息")
     expect(task_link).to_be_visible(timeout=30_000)
     screenshot(page, "tasks-inbox")
     task_link.click()

@@ -1,7 +1,7 @@
 // The portal shell: hash router, navigation state and the identity bar.
 
 import { identity, localIdentity, me, setLocalIdentity, setToken } from "./api.js";
-import { clear, errorState, h, loading, toast } from "./ui.js";
+import { append, clear, errorState, h, loading, toast } from "./ui.js";
 
 const ROUTES = [
   ["/", "dashboard", "dashboard"],
@@ -54,6 +54,7 @@ async function route() {
   current?.abort();
   const controller = new AbortController();
   current = controller;
+  performance.mark("wfe:route");
   const { path, query } = parseHash();
   const match = matchRoute(path);
   for (const link of document.querySelectorAll("[data-nav]")) {
@@ -120,7 +121,7 @@ function identityBarOn(bar, who) {
     type: "button", class: "btn btn-small",
     on: { click: () => { setToken(null); window.location.hash = "#/login"; renderIdentity(); } },
   }, "Log out");
-  clear(bar).append(h("span", { class: "identity-user" }, "Signed in as ", h("strong", {}, who.user_id || "—")),
+  append(clear(bar), h("span", { class: "identity-user" }, "Signed in as ", h("strong", {}, who.user_id || "—")),
     who.groups?.length ? h("span", { class: "identity-groups" }, ` (${who.groups.join(", ")})`) : null, " ", logout);
 }
 

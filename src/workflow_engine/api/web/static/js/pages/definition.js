@@ -2,7 +2,7 @@
 
 import { getAll, get, identity, post, request } from "../api.js";
 import { buildForm, fieldsFromDeclarations } from "../forms.js";
-import { clear, confirmDialog, errorState, formatTime, h, loading, pageHeader, statusBadge, svgFromText, toast } from "../ui.js";
+import { append, clear, confirmDialog, errorState, formatTime, h, loading, pageHeader, statusBadge, svgFromText, toast } from "../ui.js";
 
 function prettySource(text, resourceType) {
   if (resourceType === "json") {
@@ -116,7 +116,7 @@ export async function render(root, { params, signal }) {
   const instancesLink = h("a", { class: "btn", href: `#/instances?definition_key=${encodeURIComponent(definition.key)}` }, "Instances");
 
   clear(root);
-  root.append(
+  append(root,
     pageHeader(`${definition.name || definition.key}`, instancesLink, toggle),
     h("p", { class: "subtitle" }, h("code", {}, definition.key), ` v${definition.version} · `, statusBadge(definition.suspended ? "suspended" : "active"),
       ` · deployed ${formatTime(definition.deploy_time)} · ${definition.element_count} elements`),

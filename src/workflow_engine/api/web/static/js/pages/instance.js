@@ -1,7 +1,7 @@
 // #/instances/:id: live diagram, variables, history, steps, incidents, control actions.
 
 import { get, identity, portalConfig, post, put, request, stream } from "../api.js";
-import { clear, confirmDialog, debounce, emptyState, errorState, formatDuration, formatTime, h, loading, pageHeader, prettyJson, statusBadge, svgFromText, toast } from "../ui.js";
+import { append, clear, confirmDialog, debounce, emptyState, errorState, formatDuration, formatTime, h, loading, pageHeader, prettyJson, statusBadge, svgFromText, toast } from "../ui.js";
 
 const ENDED = new Set(["completed", "terminated", "cancelled", "timed_out"]);
 const ACTIONS = [
@@ -201,7 +201,7 @@ export async function render(root, { params, signal }) {
     : null;
 
   clear(root);
-  root.append(
+  append(root,
     pageHeader(`Instance ${instance.id}`, live),
     h("p", { class: "subtitle" }, badge, " ",
       instance.definition_id ? h("a", { href: `#/definitions/${instance.definition_id}` }, `${instance.definition_key} v${instance.definition_version}`) : `${instance.definition_key} v${instance.definition_version}`),
@@ -220,7 +220,7 @@ export async function render(root, { params, signal }) {
   const drawHeader = () => {
     clear(badge).append(statusBadge(instance.status));
     root.dataset.status = instance.status;
-    clear(facts).append(
+    append(clear(facts),
       h("dt", {}, "Status"), h("dd", {}, instance.status),
       h("dt", {}, "Business key"), h("dd", {}, instance.business_key || "—"),
       h("dt", {}, "Started"), h("dd", {}, formatTime(instance.start_time), instance.start_user_id ? ` by ${instance.start_user_id}` : ""),

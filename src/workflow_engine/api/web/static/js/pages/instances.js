@@ -1,7 +1,7 @@
 // #/instances: filters in the hash query, page tokens, live updates from /api/v1/stream.
 
 import { get, stream } from "../api.js";
-import { clear, debounce, emptyState, errorState, formatDuration, formatTime, h, hashLink, loading, pageHeader, statusBadge } from "../ui.js";
+import { clear, debounce, emptyState, errorState, formatDuration, formatTime, h, hashLink, loading, pageHeader } from "../ui.js";
 
 const STATUSES = ["running", "paused", "incident", "completed", "terminated", "cancelled", "timed_out"];
 const PAGE_SIZES = [25, 50, 100, 250, 500, 1000];
@@ -41,16 +41,39 @@ async function fetchRows(filters, size, token, signal) {
   return { items, next };
 }
 
+// One row built once and cloned per instance: cloning plus textContent is the cheapest DOM
+// build, which keeps 1,000 rows well under the 1 s first-render budget.
+let rowTemplate = null;
+
+function template() {
+  if (!rowTemplate) {
+    rowTemplate = h("tr", {},
+      h("th", { scope: "row", class: "mono" }, h("a")),
+      h("td", {}, document.createTextNode(""), h("span", { class: "muted" })),
+      h("td", {}, h("span", { class: "badge" })),
+      h("td"), h("td"), h("td", { class: "nowrap" }), h("td", { class: "nowrap" }));
+  }
+  return rowTemplate;
+}
+
 function rowOf(item) {
-  const link = `#/instances/${encodeURIComponent(item.id)}`;
-  return h("tr", { dataset: { id: item.id, status: item.status } },
-    h("th", { scope: "row", class: "mono" }, h("a", { href: link }, item.id)),
-    h("td", {}, item.definition_key, h("span", { class: "muted" }, ` v${item.definition_version}`)),
-    h("td", {}, statusBadge(item.status)),
-    h("td", {}, item.business_key || "—"),
-    h("td", {}, item.active_element_ids.length ? item.active_element_ids.join(", ") : "—"),
-    h("td", { class: "nowrap" }, formatTime(item.start_time)),
-    h("td", { class: "nowrap" }, item.end_time ? formatDuration(item.duration_ms) : "—"));
+  const tr = template().cloneNode(true);
+  tr.dataset.id = item.id;
+  tr.dataset.status = item.status;
+  const [idCell, defCell, statusCell, keyCell, activeCell, startCell, durationCell] = tr.children;
+  const link = idCell.firstChild;
+  link.href = `#/instances/${encodeURIComponent(item.id)}`;
+  link.textContent = item.id;
+  defCell.firstChild.data = item.definition_key;
+  defCell.lastChild.textContent = ` v${item.definition_version}`;
+  const badge = statusCell.firstChild;
+  badge.className = `badge badge-${item.status.replace(/[^a-z_]/gi, "")}`;
+  badge.textContent = item.status.replace(/_/g, " ");
+  keyCell.textContent = item.business_key || "—";
+  activeCell.textContent = item.active_element_ids.length ? item.active_element_ids.join(", ") : "—";
+  startCell.textContent = formatTime(item.start_time);
+  durationCell.textContent = item.end_time ? formatDuration(item.duration_ms) : "—";
+  return tr;
 }
 
 function filterForm(query, size) {
@@ -115,7 +138,11 @@ export async function render(root, { query, signal }) {
       next ? h("a", { class: "btn", href: hashLink("/instances", { ...filters, page_size: size === 50 ? "" : size, page_token: next }), rel: "next" }, "Next page") : null);
     results.append(pager);
     count.textContent = `${items.length} instance${items.length === 1 ? "" : "s"} shown${next ? " (more on the next page)" : ""}`;
+    void results.offsetHeight; // include the layout of the new rows in the measurement
     root.dataset.renderMs = String(Math.round(performance.now() - started));
+    // From the route change to rows laid out: what "first render" means (read by the e2e test).
+    const route = performance.getEntriesByName("wfe:route").pop();
+    if (route) root.dataset.routeMs = String(Math.round(performance.now() - route.startTime));
   };
 
   const load = async () => {
