@@ -181,9 +181,11 @@ class VariableMasker:
             else:
                 historic = await HistoryRepository(session).historic_instance(instance_id)
                 definition_id = None if historic is None else historic.process_definition_id
-            names = await declared_sensitive(self._definitions, definition_id)
-            if not names:
-                return Sensitive()
+        # One session at a time: SQLite sessions take the write lock, so never nest them.
+        names = await declared_sensitive(self._definitions, definition_id)
+        if not names:
+            return Sensitive()
+        async with self._db.session() as session:
             variables = await InstanceRepository(session).variables(instance_id)
         sensitive = Sensitive(names).learn(variables)
         for data in extra:

@@ -10,8 +10,9 @@ to every response, headers the route did not set itself:
   `Cross-Origin-Opener-Policy: same-origin`;
 * `Strict-Transport-Security` only when `hsts_enabled` (it makes browsers refuse plain HTTP
   for a year, so only deployments served over HTTPS may send it);
-* `Cache-Control: no-store` on every `/api/v1` response (API data is per user and must not
-  stay in shared or browser caches), replacing what a route set.
+* `Cache-Control: no-store` on every `/api/v1` response that sets no cache policy of its own
+  (API data is per user and must not stay in shared or browser caches); live streams keep
+  their `no-cache`, which for an endless stream means the same.
 
 CORS is Starlette's CORSMiddleware, installed only when `cors_allowed_origins` names origins:
 with none, no CORS header is ever sent and browsers keep the same-origin rule (the built-in
@@ -91,7 +92,7 @@ class SecurityHeadersMiddleware:
                 if self.hsts:
                     headers.setdefault("Strict-Transport-Security", HSTS_VALUE)
                 if api:
-                    headers["Cache-Control"] = "no-store"
+                    headers.setdefault("Cache-Control", "no-store")
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
