@@ -56,6 +56,18 @@ async def _waiting(services: Services, definition_id: int, order: str) -> Instan
     return record
 
 
+async def _signal_wait_gone(services: Services, *instances: InstanceRecord) -> None:
+    """Wait until the projection dropped the `go` waits of `instances` (it is asynchronous)."""
+
+    async def signal_waits() -> int:
+        async with services.database.session() as session:
+            repo = SubscriptionRepository(session)
+            subs = [s for i in instances for s in await repo.of_instance(i.id)]
+        return sum(s.kind == "signal" for s in subs)
+
+    await eventually(signal_waits, lambda n: n == 0)
+
+
 async def _signals_seen(services: Services, instance: InstanceRecord) -> int:
     assert services.temporal is not None
     return len((await received(services.temporal, instance.id)).signals)
@@ -88,6 +100,8 @@ async def test_a_signal_stays_in_its_tenant(engine_services: Services) -> None:
         assert await services.signals.broadcast("go") == 1
         with pytest.raises(PermissionDeniedError, match="tenant 'globex' is not yours"):
             await services.signals.broadcast("go", tenant_id=GLOBEX)
+    await _signal_wait_gone(services, acme)
+    with acting_as(operator(ACME)):
         assert await services.signals.broadcast("go", tenant_id=ACME) == 0  # acme's got it
     assert await _signals_seen(services, acme) == 1
     assert await _signals_seen(services, globex_1) == await _signals_seen(services, globex_2) == 0
@@ -96,6 +110,7 @@ async def test_a_signal_stays_in_its_tenant(engine_services: Services) -> None:
     with acting_as(ADMIN):
         assert await services.signals.broadcast("go", tenant_id=GLOBEX) == 2
     assert await _signals_seen(services, globex_1) == 1
+    await _signal_wait_gone(services, globex_1, globex_2)
     third = await _waiting(services, acme_def, "o-3")
     fourth = await _waiting(services, globex_def, "o-4")
     with acting_as(ADMIN):
