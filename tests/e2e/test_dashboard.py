@@ -63,10 +63,13 @@ def _wait_completed(api: httpx.Client, ids: list[str], timeout: float = 60) -> N
 
 
 def _bar_value(page: Page, label: str) -> Any:
-    return page.locator(f'figure:has(figcaption:text-is("Instances by status")) g.bar[data-label="{label}"] .bar-value')
+    figure = page.locator('figure:has(figcaption:text-is("Instances by status"))')
+    return figure.locator(f'g.bar[data-label="{label}"] .bar-value')
 
 
-def test_dashboard_charts_after_instances_ran_and_live_refresh(page: Page, api: httpx.Client) -> None:
+def test_dashboard_charts_after_instances_ran_and_live_refresh(
+    page: Page, api: httpx.Client
+) -> None:
     key = f"e2eDash{uuid.uuid4().hex[:6]}"
     _deploy(api, _quick_definition(key))
     ids = [_run(api, key) for _ in range(3)]
@@ -95,7 +98,9 @@ def test_dashboard_charts_after_instances_ran_and_live_refresh(page: Page, api: 
     assert sum(int(v) for v in started_cells) == 3
     # Status counts and durations.
     expect(_bar_value(page, "completed")).to_have_text("3")
-    durations = page.locator("section:has(h2:text-is('Durations per definition')) > .table-wrap table")
+    durations = page.locator(
+        "section:has(h2:text-is('Durations per definition')) > .table-wrap table"
+    )
     expect(durations.locator("tbody tr")).to_have_count(1)
     expect(durations.locator("tbody th")).to_have_text(key)
     expect(durations.locator("tbody td").first).to_have_text("3")
@@ -116,7 +121,9 @@ def test_dashboard_charts_after_instances_ran_and_live_refresh(page: Page, api: 
 
     # Over every definition: the seeded instances are running.
     page.goto("/#/")
-    expect(page.locator(".stat-tile:has(.stat-label:text-is('Running now')) .stat-value")).not_to_have_text("0")
+    expect(
+        page.locator(".stat-tile:has(.stat-label:text-is('Running now')) .stat-value")
+    ).not_to_have_text("0")
     expect(page.locator("figure")).not_to_have_count(0)
     screenshot(page, "dashboard")
 
@@ -124,7 +131,9 @@ def test_dashboard_charts_after_instances_ran_and_live_refresh(page: Page, api: 
 def test_dashboard_empty_state_for_a_definition_without_instances(page: Page) -> None:
     key = f"e2eNothing{uuid.uuid4().hex[:6]}"
     page.goto(f"/#/?definition={key}")
-    expect(page.get_by_text(f"No instances of {key} in the last hour, and none running.")).to_be_visible()
+    expect(
+        page.get_by_text(f"No instances of {key} in the last hour, and none running.")
+    ).to_be_visible()
     expect(page.locator("figure")).to_have_count(0)
     expect(page.get_by_role("link", name="Go to definitions")).to_be_visible()
     screenshot(page, "dashboard-empty")

@@ -177,6 +177,7 @@ def _claim_and_complete(page: Page, api: httpx.Client) -> None:
     amount = page.get_by_label("Amount")
     # Pre-filled from the instance's variables.
     expect(amount).to_have_value("5")
+    expect(page.locator("main")).not_to_contain_text("null")
 
     completes: list[Request] = []
     page.on(
@@ -209,7 +210,9 @@ def _claim_and_complete(page: Page, api: httpx.Client) -> None:
     expect(extra.locator("xpath=..").locator(".field-error")).to_have_text(
         "variable 'level' must be an integer, got string"
     )
-    expect(page.get_by_text("The server refused some values: see the marked fields.")).to_be_visible()
+    expect(
+        page.get_by_text("The server refused some values: see the marked fields.")
+    ).to_be_visible()
     expect(extra).to_have_attribute("aria-invalid", "true")
     assert len(completes) == 1
     screenshot(page, "task-form-api-error")
@@ -297,14 +300,16 @@ def test_forms_module_types_in_the_browser(page: Page) -> None:
     page.goto("/#/tasks")
     result = page.evaluate(
         """async () => {
-          const { buildForm, normalizeType, fieldsFromDeclarations } = await import('/static/js/forms.js');
+          const forms = await import('/static/js/forms.js');
+          const { buildForm, normalizeType, fieldsFromDeclarations } = forms;
           const form = buildForm([
             { id: 'n', label: 'N', type: 'long', required: true },
             { id: 'x', label: 'X', type: 'double' },
             { id: 'b', label: 'B', type: 'bool' },
             { id: 'd', label: 'D', type: 'date' },
             { id: 't', label: 'T', type: 'datetime' },
-            { id: 'e', label: 'E', type: 'enum', options: [{ value: 1, label: 'one' }, { value: 2, label: 'two' }] },
+            { id: 'e', label: 'E', type: 'enum',
+              options: [{ value: 1, label: 'one' }, { value: 2, label: 'two' }] },
             { id: 'o', label: 'O', type: 'object' },
             { id: 'a', label: 'A', type: 'list' },
             { id: 's', label: 'S', type: 'string', default: 'hi' },
@@ -332,7 +337,8 @@ def test_forms_module_types_in_the_browser(page: Page) -> None:
             { path: 'variables.zzz', message: 'unknown' },
           ]);
           out.xInvalid = q('x').getAttribute('aria-invalid');
-          out.types = ['int', 'Float', 'date-time', 'map', 'nonsense', undefined].map(normalizeType);
+          out.types = ['int', 'Float', 'date-time', 'map', 'nonsense', undefined]
+            .map(normalizeType);
           out.decl = fieldsFromDeclarations({ a: { type: 'integer', required: true, default: 1 } });
           form.element.remove();
           return out;
@@ -357,3 +363,22 @@ def test_forms_module_types_in_the_browser(page: Page) -> None:
     assert result["decl"] == [
         {"id": "a", "label": "a", "type": "integer", "required": True, "default": 1}
     ]
+
+
+def test_inbox_on_a_phone_and_by_keyboard(phone_page: Page, api: httpx.Client) -> None:
+    _deploy(api)
+    instance_id = _start(api, amount=2, business_key=f"phone-{uuid.uuid4().hex[:6]}")
+    task = _task_of(api, instance_id)
+    page = phone_page
+    page.goto("/#/tasks?tab=all")
+    expect(_row(page, task["id"])).to_be_attached()
+    # The table scrolls inside its box; the page itself is no wider than the phone.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    screenshot(page, "inbox-phone")
+
+    # Tabs follow the ARIA pattern: arrows move focus, Enter opens the tab.
+    page.get_by_role("tab", name="All open").focus()
+    page.keyboard.press("ArrowLeft")
+    expect(page.get_by_role("tab", name="My groups")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("tab", name="My groups")).to_have_attribute("aria-selected", "true")

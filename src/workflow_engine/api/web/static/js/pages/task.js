@@ -4,7 +4,7 @@
 
 import { ApiError, get, identity, post, request } from "../api.js";
 import { buildForm, ensurePageStyles, normalizeType } from "../forms.js";
-import { clear, errorState, formatTime, h, loading, pageHeader, prettyJson, relativeTime, statusBadge, toast } from "../ui.js";
+import { append, clear, errorState, formatTime, h, loading, pageHeader, prettyJson, relativeTime, statusBadge, toast } from "../ui.js";
 import { OPEN_STATES, dueCell, isOverdue, taskActions } from "./tasks.js";
 
 const EXTRA = "__more_variables";
@@ -124,7 +124,7 @@ function completionForm(task, who, spec, variables, onDone) {
     h("div", { class: "form-actions" }, submit));
 
   function showSummary(message, items = []) {
-    clear(summary).append(h("p", {}, message), items.length ? h("ul", {}, items.map((d) => h("li", {}, d.path ? h("code", {}, d.path) : null, d.path ? " " : null, d.message))) : null);
+    append(clear(summary), h("p", {}, message), items.length ? h("ul", {}, items.map((d) => h("li", {}, d.path ? h("code", {}, d.path) : null, d.path ? " " : null, d.message))) : null);
     summary.hidden = false;
   }
 
@@ -186,7 +186,7 @@ export async function render(root, { params, signal }) {
     }
     if (signal.aborted) return;
     clear(root);
-    root.append(
+    append(root,
       h("nav", { class: "breadcrumbs", "aria-label": "Breadcrumb" }, h("a", { href: "#/tasks" }, "Tasks"), " / ", task.name || task.element_id),
       pageHeader(task.name || task.element_id),
       isOverdue(task) ? h("p", { class: "banner banner-warning", role: "note" }, `Overdue since ${formatTime(task.due_date)}`) : null,
