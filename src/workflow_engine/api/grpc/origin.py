@@ -8,8 +8,11 @@ from workflow_engine.security.context import RequestOrigin
 
 
 def origin_of(context: grpc.aio.ServicerContext) -> RequestOrigin:
-    """The origin of a call: `context.peer()` (e.g. `ipv4:127.0.0.1:5501`), `user-agent` and
-    `x-request-id` metadata."""
+    """The origin of a gRPC call.
+
+    The client is `context.peer()` (e.g. `ipv4:127.0.0.1:5501`); user agent and request id come
+    from the `user-agent` and `x-request-id` metadata.
+    """
     metadata: dict[str, str] = {}
     for key, value in context.invocation_metadata() or ():
         if isinstance(value, str):
