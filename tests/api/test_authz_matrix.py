@@ -16,9 +16,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import grpc
 import httpx
 import pytest
 from fastapi import FastAPI
+from google.protobuf import struct_pb2
 from starlette.routing import BaseRoute, Mount, Route
 
 from tests.api.authz_matrix_support import (
@@ -40,13 +42,23 @@ from tests.api.authz_matrix_support import (
 from tests.api.live_engine import running_engine
 from tests.api.rest.sse import serving
 from tests.paths import SEED
+from tests.temporal_fixtures import free_port
+from workflow_engine.api.grpc.generated import (
+    definitions_pb2,
+    execution_pb2,
+    history_pb2,
+    tasks_pb2,
+)
+from workflow_engine.api.grpc.server import SERVICE_NAMES, start_grpc_server
 from workflow_engine.api.rest.app import create_app
 from workflow_engine.config import load_settings
-from workflow_engine.security import Permission, Principal
+from workflow_engine.security import Permission, Principal, acting_as
 from workflow_engine.services.container import Services, build_services
 
 P = Permission
-pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+#: The matrix runs on SQLite: the tenant filters are the same SQLAlchemy queries on both
+#: databases, and the services' own authz tests cover PostgreSQL.
+SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 _OBJ: Kind = "object"
 _READ_INSTANCE = (P.INSTANCE_READ, P.INSTANCE_READ_OWN)
@@ -274,6 +286,7 @@ async def plain_services(db_url: str, tmp_path: Any) -> AsyncIterator[Services]:
         await built.aclose()
 
 
+@SQLITE_ONLY
 async def test_every_rest_route_has_a_matrix_row(plain_services: Services) -> None:
     served = app_routes(create_app(plain_services))
     missing = sorted(served - PUBLIC - set(REST_RULES))
@@ -330,6 +343,7 @@ async def _stream(
         return response.status_code, "".join(chunks)
 
 
+@SQLITE_ONLY
 async def test_rest_authorization_matrix(db_url: str, tmp_path: Any, temporal_client: Any) -> None:
     failures: list[str] = []
     async with auth_engine(db_url, tmp_path, temporal_client) as services:
@@ -375,6 +389,214 @@ async def _cell(
         return f"{where}: status {status}, expected {sorted(allowed)}: {text[:200]}"
     # An id the caller sent may come back in a 404 message: that tells them nothing new.
     sent = f"{call.url} {call.params} {call.json}"
+    if not principal.is_admin and (found := [m for m in leaks(text, world) if m not in sent]):
+        return f"{where}: answer leaks other-tenant data {found}: {text[:200]}"
+    return None
+
+
+#: Every gRPC method judged like its REST twin (same service call, same rule).
+GRPC_TWINS: dict[str, tuple[str, str]] = {
+    "DefinitionService/DeployDefinition": ("POST", "/api/v1/definitions"),
+    "DefinitionService/ValidateDefinition": ("POST", "/api/v1/definitions/validate"),
+    "DefinitionService/GetDefinition": ("GET", "/api/v1/definitions/{definition_id}"),
+    "DefinitionService/ListDefinitions": ("GET", "/api/v1/definitions"),
+    "DefinitionService/UpdateDefinition": ("PUT", "/api/v1/definitions/{definition_id}"),
+    "DefinitionService/DeleteDefinition": ("DELETE", "/api/v1/definitions/{definition_id}"),
+    "DefinitionService/SuspendDefinition": (
+        "POST",
+        "/api/v1/definitions/{definition_id}/suspend",
+    ),
+    "DefinitionService/ActivateDefinition": (
+        "POST",
+        "/api/v1/definitions/{definition_id}/activate",
+    ),
+    "DefinitionService/GetDefinitionResource": (
+        "GET",
+        "/api/v1/definitions/{definition_id}/resource",
+    ),
+    "ExecutionService/StartExecution": ("POST", "/api/v1/instances"),
+    "ExecutionService/GetExecution": ("GET", "/api/v1/instances/{instance_id}"),
+    "ExecutionService/ListExecutions": ("GET", "/api/v1/instances"),
+    "ExecutionService/PauseExecution": ("POST", "/api/v1/instances/{instance_id}/pause"),
+    "ExecutionService/ResumeExecution": ("POST", "/api/v1/instances/{instance_id}/resume"),
+    "ExecutionService/TerminateExecution": ("POST", "/api/v1/instances/{instance_id}/terminate"),
+    "ExecutionService/CancelExecution": ("POST", "/api/v1/instances/{instance_id}/cancel"),
+    "ExecutionService/RetryExecution": ("POST", "/api/v1/instances/{instance_id}/retry"),
+    "ExecutionService/GetVariables": ("GET", "/api/v1/instances/{instance_id}/variables"),
+    "ExecutionService/SetVariables": ("PUT", "/api/v1/instances/{instance_id}/variables"),
+    "ExecutionService/SendSignal": ("POST", "/api/v1/signals"),
+    "ExecutionService/CorrelateMessage": ("POST", "/api/v1/messages"),
+    "TaskService/ListTasks": ("GET", "/api/v1/tasks"),
+    "TaskService/GetTask": ("GET", "/api/v1/tasks/{task_id}"),
+    "TaskService/ClaimTask": ("POST", "/api/v1/tasks/{task_id}/claim"),
+    "TaskService/UnclaimTask": ("POST", "/api/v1/tasks/{task_id}/unclaim"),
+    "TaskService/AssignTask": ("POST", "/api/v1/tasks/{task_id}/assign"),
+    "TaskService/DelegateTask": ("POST", "/api/v1/tasks/{task_id}/delegate"),
+    "TaskService/ResolveTask": ("POST", "/api/v1/tasks/{task_id}/resolve"),
+    "TaskService/CompleteTask": ("POST", "/api/v1/tasks/{task_id}/complete"),
+    "HistoryService/GetExecutionHistory": ("GET", "/api/v1/instances/{instance_id}/history"),
+    "HistoryService/ListSteps": ("GET", "/api/v1/instances/{instance_id}/steps"),
+    "HistoryService/GetStepDetail": ("GET", "/api/v1/instances/{instance_id}/steps/{step_id}"),
+    "HistoryService/ListHistoricInstances": ("GET", "/api/v1/history/instances"),
+    "HistoryService/GetHistoricInstance": ("GET", "/api/v1/history/instances/{instance_id}"),
+}
+
+_GRPC_STATUS = {
+    grpc.StatusCode.PERMISSION_DENIED: 403,
+    grpc.StatusCode.NOT_FOUND: 404,
+    grpc.StatusCode.UNAUTHENTICATED: 401,
+    grpc.StatusCode.FAILED_PRECONDITION: 409,
+    grpc.StatusCode.INVALID_ARGUMENT: 400,
+}
+
+
+def _grpc_methods() -> dict[str, Any]:
+    """`Service/Method` -> descriptor of every method of the served application services."""
+    methods: dict[str, Any] = {}
+    for module in (definitions_pb2, execution_pb2, tasks_pb2, history_pb2):
+        for service in module.DESCRIPTOR.services_by_name.values():
+            if service.full_name in SERVICE_NAMES:
+                for method in service.methods:
+                    methods[f"{service.name}/{method.name}"] = method
+    return methods
+
+
+def test_every_grpc_method_has_a_matrix_row() -> None:
+    served = set(_grpc_methods())
+    assert not sorted(served - set(GRPC_TWINS)), "gRPC methods without a matrix row"
+    assert not sorted(set(GRPC_TWINS) - served), "matrix rows for gRPC methods that are gone"
+    assert set(GRPC_TWINS.values()) <= set(REST_RULES)
+
+
+def _grpc_request(
+    name: str, descriptor: Any, side: TenantSide, target: Target, principal: Principal
+) -> Any:
+    cls = _message_class(descriptor.input_type)
+    fields = cls.DESCRIPTOR.fields_by_name
+    route = GRPC_TWINS[name]
+    kw: dict[str, Any] = {}
+    seed = SEED.read_bytes()
+    own_tenant_doc = seed.replace(
+        b'"tenant_id": "default"', f'"tenant_id": "{target.tenant}"'.encode()
+    )
+    if "content" in fields:
+        kw["format"] = definitions_pb2.FORMAT_JSON
+        kw["content"] = own_tenant_doc if not name.endswith("Validate") else seed
+        if name.endswith("UpdateDefinition"):
+            kw["content"] = own_tenant_doc.replace(
+                b'"userRegistration"', f'"{target.definition_key}"'.encode()
+            )
+    if "id" in fields:
+        kw["id"] = target.definition_id
+    if "instance_id" in fields and "{instance_id}" in route[1]:
+        history = route[1].startswith("/api/v1/history/instances/")
+        kw["instance_id"] = target.ended_instance_id if history else target.instance_id
+    if "task_id" in fields:
+        kw["task_id"] = str(target.task_id)
+    if "step_id" in fields:
+        kw["step_id"] = int(target.step_id or 0)
+    if name.endswith(("ClaimTask",)):
+        kw["user_id"] = principal.user_id
+    if name.endswith(("AssignTask", "DelegateTask")):
+        kw["user_id"] = "bob"
+    if name.endswith("CompleteTask"):
+        kw["variables"] = struct_pb2.Struct(fields={"userValid": struct_pb2.Value(bool_value=True)})
+    if name.endswith("SetVariables"):
+        kw["variables"] = struct_pb2.Struct(fields={"note": struct_pb2.Value(string_value="x")})
+    if name.endswith("StartExecution"):
+        from tests.services.support import SEED_VARIABLES
+
+        kw["definition_key"] = target.definition_key
+        variables = struct_pb2.Struct()
+        variables.update(SEED_VARIABLES)
+        kw["variables"] = variables
+        if side == "other" or principal.is_admin:
+            kw["tenant_id"] = target.tenant
+    if name.endswith("SendSignal"):
+        kw["name"] = "email_verified"
+    if name.endswith("CorrelateMessage"):
+        kw.update(name="no-such-message", business_key="nobody-waits")
+    rule = REST_RULES[route]
+    if (
+        side == "other"
+        and "tenant_id" in fields
+        and rule.kind in ("list", "create")
+        and rule.tenant_param
+    ):
+        kw["tenant_id"] = GLOBEX
+    return cls(**kw)
+
+
+def _message_class(descriptor: Any) -> Any:
+    from google.protobuf import message_factory
+
+    return message_factory.GetMessageClass(descriptor)
+
+
+@SQLITE_ONLY
+async def test_grpc_authorization_matrix(db_url: str, tmp_path: Any, temporal_client: Any) -> None:
+    failures: list[str] = []
+    methods = _grpc_methods()
+    async with auth_engine(db_url, tmp_path, temporal_client) as services:
+        world = await build_world(services)
+        for tenant in (ACME, GLOBEX):
+            with acting_as(Principal.system()):
+                steps = await services.history.steps(world.targets[tenant].instance_id)
+            world.targets[tenant].step_id = steps[0].step_id
+        port = free_port()
+        server = await start_grpc_server(services, host="127.0.0.1", port=port)
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                for name, descriptor in methods.items():
+                    rule = REST_RULES[GRPC_TWINS[name]]
+                    for role in ROLES:
+                        for side in ("own", "other"):
+                            failure = await _grpc_cell(
+                                channel, world, name, descriptor, rule, role, side
+                            )
+                            if failure:
+                                failures.append(failure)
+        finally:
+            await server.stop(None)
+    assert not failures, f"{len(failures)} failing cells:\n" + "\n".join(failures)
+
+
+async def _grpc_cell(
+    channel: grpc.aio.Channel,
+    world: World,
+    name: str,
+    descriptor: Any,
+    rule: Rule,
+    role: RoleName,
+    side: TenantSide,
+) -> str | None:
+    tenant = GLOBEX if side == "other" else ACME
+    route = GRPC_TWINS[name]
+    if rule.mutates:
+        target = await world.fresh(tenant, with_task="{task_id}" in route[1])
+    else:
+        target = world.targets[tenant]
+    principal = caller(role)
+    request = _grpc_request(name, descriptor, side, target, principal)
+    call = channel.unary_unary(
+        f"/{descriptor.containing_service.full_name}/{descriptor.name}",
+        request_serializer=lambda m: m.SerializeToString(),
+        response_deserializer=_message_class(descriptor.output_type).FromString,
+    )
+    metadata = (("authorization", f"Bearer {token_of(principal)}"),)
+    try:
+        response = await call(request, metadata=metadata)
+        status, text = 200, str(response)
+    except grpc.aio.AioRpcError as exc:
+        status, text = _GRPC_STATUS.get(exc.code(), 500), f"{exc.code()} {exc.details()}"
+    allowed = expected(rule, role, side)
+    if 200 in allowed:
+        allowed = allowed | {201, 202, 204}
+    # gRPC has no 201: an allowed create answers OK.
+    where = f"gRPC {name} role={role} tenant={side}"
+    if status not in allowed and not (status == 200 and allowed & {201, 202, 204}):
+        return f"{where}: status {status}, expected {sorted(allowed)}: {text[:200]}"
+    sent = str(request)
     if not principal.is_admin and (found := [m for m in leaks(text, world) if m not in sent]):
         return f"{where}: answer leaks other-tenant data {found}: {text[:200]}"
     return None
