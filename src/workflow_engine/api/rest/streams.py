@@ -111,7 +111,9 @@ LastEventIdHeader = Annotated[str | None, Header(alias="Last-Event-ID")]
 LastEventIdQuery = Annotated[int | None, Query(ge=0)]
 
 
-@router.get("/api/v1/instances/{instance_id}/stream", response_class=EventStreamResponse)
+@router.get(
+    "/api/v1/instances/{instance_id}/stream", response_class=EventStreamResponse, status_code=200
+)
 async def stream_instance(
     instance_id: str,
     services: ServicesDep,
@@ -127,7 +129,7 @@ async def stream_instance(
     return EventStreamResponse(_sse(items, per_instance=True))
 
 
-@router.get("/api/v1/stream", response_class=EventStreamResponse)
+@router.get("/api/v1/stream", response_class=EventStreamResponse, status_code=200)
 async def stream_all(
     services: ServicesDep,
     definition_key: str | None = None,
