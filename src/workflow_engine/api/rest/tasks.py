@@ -57,9 +57,14 @@ async def get_task(task_id: str, services: ServicesDep) -> TaskOut:
 
 
 @router.post("/{task_id}/claim", response_model=TaskOut)
-async def claim(task_id: str, body: UserIn, services: ServicesDep) -> TaskOut:
-    """Claim an unassigned task (409 when someone else has it)."""
-    return TaskOut.of(await services.tasks.claim(task_id, user_id=body.user_id))
+async def claim(task_id: str, services: ServicesDep, body: OptionalUser = None) -> TaskOut:
+    """Claim an unassigned task (409 when someone else has it).
+
+    With authentication on the claimer is the caller, so the body may be left out; with it
+    off the body names who claims.
+    """
+    user = body.user_id if body is not None else None
+    return TaskOut.of(await services.tasks.claim(task_id, user_id=user))
 
 
 @router.post("/{task_id}/unclaim", response_model=TaskOut)
