@@ -95,7 +95,13 @@ def object_scope(principal: Principal) -> InstanceScope:
     return InstanceScope(principal, tenant, principal.user_id or _NOBODY)
 
 
-def acting_user(given: str | None, *, field: str = "user_id") -> str | None:
+def acting_user(
+    given: str | None,
+    *,
+    field: str = "user_id",
+    action: str = "this request",
+    principal: Principal | None = None,
+) -> str | None:
     """The user id recorded as the actor of a request.
 
     With authentication off (the system principal) the body's value is taken as it is. With
@@ -104,17 +110,20 @@ def acting_user(given: str | None, *, field: str = "user_id") -> str | None:
     Args:
         given: The `user_id` of the request body (None or "": not given).
         field: The field's name for the error message.
+        action: What is being done, for the error message (e.g. "claim").
+        principal: The caller (default: the current principal).
 
     Raises:
         PermissionDeniedError: `given` names another user than the caller.
     """
-    who = current_principal()
+    who = principal if principal is not None else current_principal()
     if who.is_system:
         return given
-    if given and given != who.user_id:
+    named = given.strip() if given is not None else ""
+    if named and named != who.user_id:
         raise PermissionDeniedError(
-            f"{field} '{given}' is not you: with authentication on, the actor is the token's "
-            f"user ('{who.user_id}'); leave {field} out",
+            f"{field} '{named}' is not you: {action} acts as the authenticated user "
+            f"'{who.user_id}' (leave {field} out or give your own)",
             permission="user:impersonate",
         )
     return who.user_id

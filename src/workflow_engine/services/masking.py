@@ -22,8 +22,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workflow_engine.model.types import ProcessModel
-from workflow_engine.security.context import acting_as
-from workflow_engine.security.principal import Principal
 from workflow_engine.services.definitions import DefinitionService
 from workflow_engine.services.errors import NotFoundError
 from workflow_engine.store.database import Database
@@ -57,16 +55,15 @@ async def declared_sensitive(
 ) -> frozenset[str]:
     """Sensitive variable names of a definition (none when it is unknown or deleted).
 
-    Looked up as the system: the declarations decide what the caller must NOT see, so they
+    Read without authorization: the declarations decide what the caller must NOT see, so they
     are read whatever the caller may read (the caller's own access was checked already).
     """
     if definition_id is None:
         return frozenset()
-    with acting_as(Principal.system()):
-        try:
-            model = await definitions.model(definition_id)
-        except NotFoundError:
-            return frozenset()
+    try:
+        model = await definitions.cached_model(definition_id)
+    except NotFoundError:
+        return frozenset()
     return sensitive_names(model)
 
 

@@ -28,12 +28,12 @@ from workflow_engine.engine.contract import (
 )
 from workflow_engine.model.types import EventKind, NodeType, ProcessModel
 from workflow_engine.security.permissions import Permission, require
+from workflow_engine.services.access import acting_user
 from workflow_engine.services.audit import audited
 from workflow_engine.services.definitions import DefinitionService
 from workflow_engine.services.errors import ConflictError, InvalidArgumentError, NotFoundError
 from workflow_engine.services.instances import InstanceService
 from workflow_engine.services.payload_limits import PayloadLimits
-from workflow_engine.services.tasks import acting_user
 from workflow_engine.services.variables import require_variable_map
 from workflow_engine.services.workflows import WorkflowGateway, WorkflowGoneError
 from workflow_engine.store.database import Database
@@ -188,7 +188,7 @@ class MessageService:
         """
         who = require(Permission.MESSAGE_SEND)
         tenant = who.tenant_filter(tenant_id)
-        user_id = acting_user(who, user_id, "a message start")
+        user_id = acting_user(user_id, action="a message start", principal=who)
         message_name = _name(name, "message")
         payload_vars = require_variable_map(variables)
         self._limits.check(payload_vars)
@@ -258,7 +258,7 @@ class MessageService:
                     page_token=token,
                 )
             for record in page:
-                model = await self._definitions.model(record.id)
+                model = await self._definitions.cached_model(record.id)
                 starters.extend((record.id, node_id) for node_id in message_starts(model, name))
             if token is None:
                 break
@@ -305,7 +305,7 @@ async def event_names(
         )
     for definition_id in waiting:
         try:
-            model = await definitions.model(definition_id)
+            model = await definitions.cached_model(definition_id)
         except NotFoundError:
             continue
         declared = model.signal_definitions if kind == "signal" else model.message_definitions

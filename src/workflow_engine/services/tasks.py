@@ -36,6 +36,7 @@ from workflow_engine.engine.contract import (
 from workflow_engine.security.context import current_principal
 from workflow_engine.security.permissions import Permission, permissions_of, require
 from workflow_engine.security.principal import Principal
+from workflow_engine.services.access import acting_user
 from workflow_engine.services.audit import audited
 from workflow_engine.services.definitions import DefinitionService
 from workflow_engine.services.errors import (
@@ -71,27 +72,6 @@ def _user(user_id: str | None, action: str) -> str:
     if user_id is None or not user_id.strip():
         raise InvalidArgumentError(f"user_id is required to {action} a task")
     return user_id.strip()
-
-
-def acting_user(who: Principal, user_id: str | None, action: str) -> str | None:
-    """The user a body's `user_id` names as the actor, checked against the principal.
-
-    The system principal (auth off, internal callers) acts as whoever the body names, as
-    before; an authenticated user acts only as themselves.
-
-    Raises:
-        PermissionDeniedError: the body names another user than the principal.
-    """
-    if who.is_system:
-        return user_id
-    named = user_id.strip() if user_id is not None else ""
-    if named and named != who.user_id:
-        raise PermissionDeniedError(
-            f"user_id '{named}' is not you: {action} acts as the authenticated user "
-            f"'{who.user_id}' (leave user_id out or give your own)",
-            permission="user:impersonate",
-        )
-    return who.user_id
 
 
 def _visibility(who: Principal) -> TaskVisibility | None:
@@ -243,7 +223,7 @@ class TaskService:
             PermissionDeniedError: `user_id` is not the principal; not a candidate.
         """
         who = require(Permission.TASK_WORK)
-        user = _user(acting_user(who, user_id, "claim"), "claim")
+        user = _user(acting_user(user_id, action="claim", principal=who), "claim")
         task = await self._open(task_id, "claim", who, candidate_sees_claimed=True)
         if task.delegation == "pending":
             raise ConflictError(f"task {task_id} is delegated to {task.assignee}: resolve it first")
@@ -269,7 +249,7 @@ class TaskService:
             PermissionDeniedError: `user_id` is not the principal; not the assignee.
         """
         who = require(Permission.TASK_WORK)
-        actor = acting_user(who, user_id, "unclaim")
+        actor = acting_user(user_id, action="unclaim", principal=who)
         task = await self._open(task_id, "unclaim", who)
         if task.delegation == "pending":
             raise ConflictError(f"task {task_id} is delegated: resolve it first")
@@ -330,7 +310,7 @@ class TaskService:
             PermissionDeniedError: `user_id` is not the principal; not the delegate.
         """
         who = require(Permission.TASK_WORK)
-        acting_user(who, user_id, "resolve")
+        acting_user(user_id, action="resolve", principal=who)
         task = await self._open(task_id, "resolve", who)
         if task.delegation != "pending":
             raise ConflictError(f"task {task_id} is not delegated: nothing to resolve")
@@ -359,7 +339,7 @@ class TaskService:
                 before claim, not a candidate) and no `task:manage`.
         """
         who = require(Permission.TASK_WORK)
-        user_id = acting_user(who, user_id, "complete")
+        user_id = acting_user(user_id, action="complete", principal=who)
         given = require_variable_map(variables)
         self._limits.check(given)
         task = await self._open(task_id, "complete", who)
@@ -370,7 +350,7 @@ class TaskService:
         if not who.is_system and not _manages(who):
             _check_completer(who, task)
         if task.process_definition_id is not None:
-            model = await self._definitions.model(task.process_definition_id)
+            model = await self._definitions.cached_model(task.process_definition_id)
             raise_if_invalid(check_variables(model.process.variables, given, require=False))
         result = await self._workflows.update(
             task.process_instance_id,
