@@ -17,7 +17,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -99,18 +99,17 @@ def _wait_ready(server: DevServer, timeout: float = 120) -> None:
     pytest.fail(f"wfe dev was not ready within {timeout}s: {last}")
 
 
-@pytest.fixture(scope="session")
-def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
-    """`wfe dev` on free ports, with 1,000 seeded instance rows and no auto-deployed examples."""
-    root = tmp_path_factory.mktemp("wfe-e2e")
+def _launch(root: Path, *, extra_env: dict[str, str], seed: int) -> Iterator[DevServer]:
+    """Run `wfe dev` on free ports with a temp data dir under `root` until the caller is done."""
     data_dir = root / "data"
     data_dir.mkdir()
     no_examples = root / "no-examples"
     no_examples.mkdir()
-    database_url = f"sqlite+aiosqlite:///{(data_dir / 'wfe.db').as_posix()}"
-    # In a thread of its own: Playwright's sync API keeps an event loop running in this one.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(asyncio.run, _seed_instances(database_url, SEEDED_INSTANCES)).result()
+    if seed:
+        database_url = f"sqlite+aiosqlite:///{(data_dir / 'wfe.db').as_posix()}"
+        # In a thread of its own: Playwright's sync API keeps an event loop running in this one.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pool.submit(asyncio.run, _seed_instances(database_url, seed)).result()
 
     http_port = free_port()
     env = {
@@ -120,6 +119,7 @@ def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
         "WFE_ACTIVITY_MODULES": str(EXAMPLES / "activities.py"),
         "WFE_LOG_FORMAT": "json",
         "WFE_LOG_LEVEL": "WARNING",
+        **extra_env,
     }
     cmd = [
         sys.executable, "-m", "workflow_engine", "dev",
@@ -146,6 +146,26 @@ def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
                 proc.kill()
                 proc.wait()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
+    """`wfe dev` (auth off) with 1,000 seeded instance rows and no auto-deployed examples."""
+    yield from _launch(tmp_path_factory.mktemp("wfe-e2e"), extra_env={}, seed=SEEDED_INSTANCES)
+
+
+#: The HS256 secret of the auth-on dev server (tests mint their tokens with it).
+AUTH_SECRET = "e2e-portal-secret-0123456789abcdef-0123456789"
+
+
+@pytest.fixture(scope="session")
+def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
+    """A second `wfe dev`, with authentication on (HS256 tokens signed with `AUTH_SECRET`).
+
+    Started only when a test asks for it; it shares nothing with `dev_server`.
+    """
+    env = {"WFE_AUTH_ENABLED": "true", "WFE_AUTH_JWT_SECRET": AUTH_SECRET}
+    yield from _launch(tmp_path_factory.mktemp("wfe-e2e-auth"), extra_env=env, seed=0)
 
 
 @pytest.fixture(scope="session")
@@ -182,24 +202,49 @@ def browser(playwright_instance: Playwright) -> Iterator[Browser]:
 
 
 class ConsoleWatch:
-    """Console errors / warnings and uncaught exceptions of one page."""
+    """Console errors / warnings and uncaught exceptions of one page.
 
-    def __init__(self, page: Page) -> None:
+    Args:
+        page: The page to watch.
+        allow: Failed responses the test expects, as `(status, url part)` pairs: Chromium logs
+            each failed fetch as a console error ("... status of 401 ..."); only those whose
+            status and URL both match are not problems.
+    """
+
+    def __init__(self, page: Page, *, allow: Sequence[tuple[int, str]] = ()) -> None:
         self.problems: list[str] = []
+        self.allowed: list[str] = []
+        self._allow = list(allow)
         page.on("console", self._console)
         page.on("pageerror", lambda exc: self.problems.append(f"page error: {exc}"))
+
+    def _expected(self, message: ConsoleMessage) -> bool:
+        if message.type != "error":
+            return False
+        location = message.location.get("url", "")
+        return any(
+            f"status of {status} " in message.text and part in location
+            for status, part in self._allow
+        )
 
     def _console(self, message: ConsoleMessage) -> None:
         if message.type in ("error", "warning"):
             location = message.location.get("url", "")
-            self.problems.append(f"console {message.type}: {message.text} ({location})")
+            text = f"console {message.type}: {message.text} ({location})"
+            (self.allowed if self._expected(message) else self.problems).append(text)
 
 
-def _open_page(browser: Browser, base_url: str, viewport: dict[str, int]) -> Iterator[Page]:
+def _open_page(
+    browser: Browser,
+    base_url: str,
+    viewport: dict[str, int],
+    *,
+    allow: Sequence[tuple[int, str]] = (),
+) -> Iterator[Page]:
     context = browser.new_context(viewport=viewport, base_url=base_url)  # type: ignore[arg-type]
     page = context.new_page()
     page.set_default_timeout(20_000)
-    watch = ConsoleWatch(page)
+    watch = ConsoleWatch(page, allow=allow)
     try:
         yield page
     finally:
@@ -225,3 +270,36 @@ def screenshot(page: Page, name: str, *, full_page: bool = True) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page)
     return path
+
+
+PageFactory = Callable[..., Page]
+
+
+@pytest.fixture
+def new_page(browser: Browser) -> Iterator[PageFactory]:
+    """Open pages with expected failed responses: `new_page(base_url, allow=[(401, "/me")])`.
+
+    Each page gets its own browser context (own localStorage) and fails the test on any
+    console problem except the responses named in `allow` (see `ConsoleWatch`).
+    """
+    opened: list[Iterator[Page]] = []
+
+    def factory(
+        base_url: str,
+        *,
+        allow: Sequence[tuple[int, str]] = (),
+        viewport: dict[str, int] | None = None,
+    ) -> Page:
+        pages = _open_page(browser, base_url, viewport or DESKTOP, allow=allow)
+        opened.append(pages)
+        return next(pages)
+
+    yield factory
+    failures: list[str] = []
+    for pages in opened:
+        # Finishing the generator closes the context and runs the page's console check.
+        try:
+            next(pages, None)
+        except AssertionError as exc:
+            failures.append(str(exc))
+    assert not failures, "\n".join(failures)

@@ -63,17 +63,20 @@ def test_seed_flow_from_upload_to_completion(page: Page, api: httpx.Client) -> N
     watcher.evaluate("window.__noReload = true")
 
     # Complete the user task from the inbox.
+    # Other tests start seed instances for the same user: pick the task of THIS instance.
     page.goto("/#/tasks")
-    task_row = page.locator("tr", has=page.locator(f'a[href="#/instances/{instance_id}"]'))
-    task_link = task_row.get_by_role("link", name="验证用户信息")
-    expect(task_link).to_be_visible(timeout=30_000)
+    task_link = page.locator(
+        f'table.task-table tr:has(a[href="#/instances/{instance_id}"]) a[href^="#/tasks/"]'
+    )
+    expect(task_link).to_have_count(1, timeout=30_000)
+    expect(task_link).to_have_text("验证用户信息")
     screenshot(page, "tasks-inbox")
     task_link.click()
     page.wait_for_url(re.compile(r"#/tasks/[^/?]+$"))
     page.get_by_label("More variables").fill('{"userValid": true}')
     screenshot(page, "task-complete-form")
     page.get_by_role("button", name="Complete").click()
-    expect(page.get_by_text(re.compile("Completed"))).to_be_visible()
+    expect(page.get_by_text("Completed “验证用户信息”")).to_be_visible()
 
     # The watcher tab sees the diagram reach the signal wait live.
     expect(watcher.locator(_node(watcher, WAIT_NODE, "waiting"))).to_be_visible(timeout=30_000)

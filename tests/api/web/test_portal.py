@@ -96,16 +96,15 @@ async def test_static_cannot_escape_its_directory(client: httpx.AsyncClient) -> 
 
 
 async def test_portal_config_points_at_the_temporal_ui_on_the_request_host(
-    client: httpx.AsyncClient, app: FastAPI
+    client: httpx.AsyncClient,
 ) -> None:
-    has_me = any(getattr(route, "path", None) == "/api/v1/me" for route in app.routes)
     response = await client.get("/api/v1/portal/config")
     assert response.status_code == 200
     assert response.json() == {
         "temporal_ui_url": "http://portal.test:8411",
         "namespace": "ops",
         "version": __version__,
-        "identity_endpoint": has_me,
+        "auth_enabled": False,
     }
 
 
@@ -122,18 +121,32 @@ async def test_the_api_is_unchanged_beside_the_portal(client: httpx.AsyncClient)
     assert missing.json()["error"]["code"] == "NOT_FOUND"
 
 
-async def test_portal_config_tells_whether_the_identity_endpoint_exists(
-    services: Services,
+async def test_portal_config_says_auth_is_on_and_answers_without_a_token(
+    db_url: str, tmp_path: Path
 ) -> None:
-    app = create_app(services)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://portal.test") as c:
-        before = (await c.get("/api/v1/portal/config")).json()["identity_endpoint"]
+    # The page reads it before anyone logged in: public, and it must say a token is needed.
+    settings = load_settings(
+        database_url=db_url,
+        data_dir=tmp_path,
+        auth_enabled=True,
+        auth_jwt_secret="portal-test-secret-of-at-least-32-bytes!",
+    )
+    built = await build_services(settings)
+    try:
+        transport = httpx.ASGITransport(app=create_app(built))
+        async with httpx.AsyncClient(transport=transport, base_url="http://portal.test") as c:
+            config = await c.get("/api/v1/portal/config")
+            me = await c.get("/api/v1/me")
+            page = await c.get("/")
+    finally:
+        await built.aclose()
+    assert config.status_code == 200
+    assert config.json()["auth_enabled"] is True
+    assert me.status_code == 401
+    assert page.status_code == 200
 
-        @app.get("/api/v1/me")
-        async def me() -> dict[str, object]:
-            return {"auth_enabled": False}
 
-        after = (await c.get("/api/v1/portal/config")).json()["identity_endpoint"]
-    assert after is True
-    assert before is any(getattr(r, "path", None) == "/api/v1/me" for r in app.routes[:-1])
+async def test_the_page_links_both_stylesheets(client: httpx.AsyncClient) -> None:
+    page = (await client.get("/")).text
+    assert '<link rel="stylesheet" href="/static/css/app.css">' in page
+    assert '<link rel="stylesheet" href="/static/css/pages.css">' in page

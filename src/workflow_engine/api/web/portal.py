@@ -24,9 +24,10 @@ class PortalConfigOut(BaseModel):
     temporal_ui_url: str
     namespace: str
     version: str
-    identity_endpoint: bool
-    """Whether `GET /api/v1/me` exists: without it the portal runs as with auth off and does
-    not ask (a 404 would show as an error in the browser console)."""
+    auth_enabled: bool
+    """Whether requests need a bearer token: the portal then goes to its login page before
+    asking `GET /api/v1/me` without one (which would answer 401). This endpoint itself is
+    public, so the page can learn it before anyone logs in."""
 
 
 @router.get("/", include_in_schema=False)
@@ -38,7 +39,7 @@ async def index() -> FileResponse:
 
 @router.get("/api/v1/portal/config", response_model=PortalConfigOut)
 async def portal_config(request: Request, services: ServicesDep) -> PortalConfigOut:
-    """Where the Temporal Web UI is (host of this request, the UI port), namespace, version."""
+    """The Temporal Web UI (request host, UI port), namespace, version, whether auth is on."""
     settings = services.settings
     # The browser reaches the UI on the host it reached us on, not on our bind address
     # (0.0.0.0 or a container name mean nothing to it).
@@ -49,9 +50,7 @@ async def portal_config(request: Request, services: ServicesDep) -> PortalConfig
         temporal_ui_url=f"{request.url.scheme}://{host}:{settings.effective_temporal_ui_port}",
         namespace=settings.temporal_namespace,
         version=__version__,
-        identity_endpoint=any(
-            getattr(route, "path", None) == "/api/v1/me" for route in request.app.routes
-        ),
+        auth_enabled=settings.auth_enabled,
     )
 
 

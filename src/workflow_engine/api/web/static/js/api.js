@@ -71,7 +71,25 @@ async function errorFrom(response) {
   );
 }
 
-function toLogin() {
+let authProblemText = null;
+
+/** Why the last request was refused with 401 (shown once by the login page), or null. */
+export function takeAuthProblem() {
+  const text = authProblemText;
+  authProblemText = null;
+  return text;
+}
+
+/**
+ * A 401: the stored token (if any) is no good any more, so it is dropped; the user goes to
+ * #/login, which says why and comes back here after logging in.
+ */
+function toLogin(reason = null) {
+  if (getToken()) {
+    authProblemText = reason;
+    setToken(null);
+    window.dispatchEvent(new CustomEvent("wfe:logout"));
+  }
   const here = window.location.hash || "#/";
   if (!here.startsWith("#/login")) {
     window.location.hash = `#/login?next=${encodeURIComponent(here.slice(1))}`;
@@ -106,7 +124,7 @@ export async function request(method, path, { body, query, headers, text = false
   }
   if (!response.ok) {
     const error = await errorFrom(response);
-    if (response.status === 401) toLogin();
+    if (response.status === 401) toLogin(error.message);
     throw error;
   }
   if (response.status === 204) return null;
@@ -134,7 +152,7 @@ export async function getAll(path, query = {}, { limit = 5000, signal } = {}) {
 let meCache = null;
 let configCache = null;
 
-/** `GET /api/v1/portal/config`: `{temporal_ui_url, namespace, version, identity_endpoint}`. */
+/** `GET /api/v1/portal/config`: `{temporal_ui_url, namespace, version, auth_enabled}`. */
 export function portalConfig() {
   if (!configCache) {
     configCache = request("GET", "/api/v1/portal/config").catch((exc) => {
@@ -145,22 +163,36 @@ export function portalConfig() {
   return configCache;
 }
 
-const ANONYMOUS = { auth_enabled: false, user_id: null, groups: [], roles: [], tenant_id: null };
-
 /**
- * Who the API says we are: `{auth_enabled, user_id, groups, roles, tenant_id}`.
- * A server without `/api/v1/me` (the portal config says so) runs as with auth off.
+ * Who the API says we are (`GET /api/v1/me`): `{auth_enabled, user_id, groups, roles,
+ * tenant_id, permissions}`. With auth on and no token stored it does not even ask (the
+ * answer would be a 401): it sends the user to #/login and throws an ApiError 401.
  */
 export async function me() {
   if (!meCache) {
     meCache = portalConfig()
-      .then((config) => (config.identity_endpoint ? request("GET", "/api/v1/me") : ANONYMOUS))
+      .then((config) => {
+        if (config.auth_enabled && !getToken()) {
+          toLogin();
+          throw new ApiError(401, "UNAUTHENTICATED", "log in with an access token first");
+        }
+        return request("GET", "/api/v1/me");
+      })
       .catch((exc) => {
         meCache = null;
         throw exc;
       });
   }
   return meCache;
+}
+
+/**
+ * Whether `who` (from `me()` / `identity()`) holds at least one of `permissions`. The portal
+ * shows and hides controls by this; the API enforces the same rules on every request.
+ */
+export function can(who, ...permissions) {
+  const held = new Set(who?.permissions || []);
+  return permissions.some((p) => held.has(p));
 }
 
 /** The acting user chosen in the identity bar (auth off). */
@@ -175,11 +207,18 @@ export function setLocalIdentity({ user_id, groups }) {
   window.dispatchEvent(new CustomEvent("wfe:identity"));
 }
 
-/** The acting user: `{user_id, groups[]}` (auth on: from /api/v1/me; off: the identity bar). */
+/**
+ * The acting user: `{user_id, groups[], roles[], tenant_id, permissions[], auth_enabled}`
+ * (auth on: all from /api/v1/me; off: user and groups from the identity bar, permissions from
+ * /api/v1/me, which grants everything while auth is off).
+ */
 export async function identity() {
   const who = await me();
-  if (who.auth_enabled) return { user_id: who.user_id, groups: who.groups || [], roles: who.roles || [], auth_enabled: true };
-  return { ...localIdentity(), roles: [], auth_enabled: false };
+  const permissions = who.permissions || [];
+  if (who.auth_enabled) {
+    return { user_id: who.user_id, groups: who.groups || [], roles: who.roles || [], tenant_id: who.tenant_id ?? null, permissions, auth_enabled: true };
+  }
+  return { ...localIdentity(), roles: who.roles || [], tenant_id: null, permissions, auth_enabled: false };
 }
 
 function sleep(ms, signal) {
@@ -208,7 +247,7 @@ export async function stream(path, { query, onEvent, onOpen, onError, signal } =
       const response = await fetch(url(path, query), { headers, signal, cache: "no-store" });
       if (!response.ok) {
         const error = await errorFrom(response);
-        if (response.status === 401) toLogin();
+        if (response.status === 401) toLogin(error.message);
         // A missing resource or a bad filter does not get better by retrying.
         if (response.status >= 400 && response.status < 500 && response.status !== 429) {
           onError?.(error);

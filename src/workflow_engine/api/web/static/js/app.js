@@ -1,6 +1,6 @@
 // The portal shell: hash router, navigation state and the identity bar.
 
-import { identity, localIdentity, me, setLocalIdentity, setToken } from "./api.js";
+import { can, localIdentity, me, setLocalIdentity, setToken } from "./api.js";
 import { append, clear, errorState, h, loading, toast } from "./ui.js";
 
 const ROUTES = [
@@ -13,6 +13,23 @@ const ROUTES = [
   ["/tasks/:id", "task", "tasks"],
   ["/login", "login", null],
 ];
+
+/**
+ * What each page needs (any one of the permissions). The router does not open a page the
+ * user may not use (it would only show a 403) and the nav hides its link; the API enforces
+ * the same rules on every request anyway.
+ */
+export const PAGE_PERMISSIONS = {
+  dashboard: ["stats:read"],
+  definitions: ["definition:read"],
+  definition: ["definition:read"],
+  instances: ["instance:read", "instance:read_own"],
+  instance: ["instance:read", "instance:read_own"],
+  tasks: ["task:read", "task:work"],
+  task: ["task:read", "task:work"],
+};
+const NAV_ORDER = ["dashboard", "definitions", "instances", "tasks"];
+const NAV_PATHS = { dashboard: "#/", definitions: "#/definitions", instances: "#/instances", tasks: "#/tasks" };
 
 const TITLES = {
   dashboard: "Dashboard", definitions: "Definitions", definition: "Definition",
@@ -72,6 +89,32 @@ async function route() {
   const root = h("div", { class: "page", dataset: { page: match.page } });
   main.append(root);
   root.append(loading());
+  if (match.page !== "login") {
+    let who;
+    try {
+      who = await me();
+    } catch (exc) {
+      if (controller.signal.aborted) return;
+      // 401: me() already sent the user to #/login (a new route is on its way).
+      if (exc && exc.status === 401) return;
+      clear(root).append(errorState(exc, () => route()));
+      return;
+    }
+    if (controller.signal.aborted) return;
+    showNav(who);
+    const needs = PAGE_PERMISSIONS[match.page] || [];
+    if (needs.length && !can(who, ...needs)) {
+      const allowed = NAV_ORDER.filter((page) => can(who, ...PAGE_PERMISSIONS[page]));
+      if (match.page === "dashboard" && allowed.length) {
+        // The start page is the dashboard only for those who may read statistics.
+        history.replaceState(null, "", NAV_PATHS[allowed[0]]);
+        route();
+        return;
+      }
+      clear(root).append(notAllowed(match.page, who, needs, allowed));
+      return;
+    }
+  }
   let module;
   try {
     module = await import(`./pages/${match.page}.js`);
@@ -116,29 +159,69 @@ function identityBarOff(bar) {
   clear(bar).append(form);
 }
 
+/** A page the user's roles do not allow: say which permission it needs, offer the others. */
+function notAllowed(page, who, needs, allowed) {
+  document.title = `Not allowed · workflow-engine`;
+  const roles = who.roles?.length ? who.roles.join(", ") : "none";
+  return h("div", { class: "not-allowed" },
+    h("h1", { tabindex: "-1" }, "Not allowed"),
+    h("div", { class: "state state-error", role: "alert" },
+      h("p", {}, `Your roles (${roles}) do not allow the ${TITLES[page]} page: it needs the permission `,
+        needs.map((p, i) => [i ? " or " : "", h("code", {}, p)]), "."),
+      allowed.length
+        ? h("p", {}, "You can use: ", allowed.map((name, i) => [i ? ", " : "", h("a", { href: NAV_PATHS[name] }, TITLES[name])]), ".")
+        : h("p", {}, "Your roles allow no page of this portal; ask an administrator for a role.")));
+}
+
+/** Show only the nav links of pages the user may open (all of them while auth is off). */
+function showNav(who) {
+  for (const link of document.querySelectorAll("[data-nav]")) {
+    const needs = PAGE_PERMISSIONS[link.dataset.nav] || [];
+    link.closest("li").hidden = Boolean(who) && needs.length > 0 && !can(who, ...needs);
+    if (!who) link.closest("li").hidden = true;
+  }
+}
+
 function identityBarOn(bar, who) {
   const logout = h("button", {
-    type: "button", class: "btn btn-small",
-    on: { click: () => { setToken(null); window.location.hash = "#/login"; renderIdentity(); } },
+    type: "button", class: "btn btn-small", id: "logout",
+    on: { click: () => {
+      setToken(null); // forgets the token and who it named
+      loggedOutBar(bar);
+      toast("Logged out", "success");
+      window.location.hash = "#/login";
+    } },
   }, "Log out");
-  append(clear(bar), h("span", { class: "identity-user" }, "Signed in as ", h("strong", {}, who.user_id || "—")),
-    who.groups?.length ? h("span", { class: "identity-groups" }, ` (${who.groups.join(", ")})`) : null, " ", logout);
+  const roles = who.roles?.length ? who.roles.join(", ") : "no role";
+  append(clear(bar),
+    h("span", { class: "identity-user", id: "identity-user" }, "Signed in as ", h("strong", {}, who.user_id || "—")),
+    h("span", { class: "identity-roles", id: "identity-roles", title: "Roles" }, roles),
+    h("span", { class: "identity-tenant", id: "identity-tenant", title: "Tenant" }, who.tenant_id ? `tenant ${who.tenant_id}` : "default tenant"),
+    who.groups?.length ? h("span", { class: "identity-groups", title: "Groups" }, `groups: ${who.groups.join(", ")}`) : null,
+    logout);
+}
+
+function loggedOutBar(bar) {
+  clear(bar).append(h("a", { href: "#/login", class: "btn btn-small", id: "login-link" }, "Log in"));
+  showNav(null);
 }
 
 async function renderIdentity() {
   const bar = document.getElementById("identity");
   try {
     const who = await me();
-    if (who.auth_enabled) identityBarOn(bar, await identity());
+    showNav(who);
+    if (who.auth_enabled) identityBarOn(bar, who);
     else identityBarOff(bar);
   } catch (exc) {
-    // 401: not logged in yet (the request already sent us to #/login).
-    clear(bar).append(h("a", { href: "#/login", class: "btn btn-small" }, "Log in"));
+    if (exc && exc.status === 401) loggedOutBar(bar); // not logged in (now on #/login)
+    else clear(bar).append(h("span", { class: "muted" }, "identity unknown"));
   }
 }
 
 window.addEventListener("hashchange", route);
 window.addEventListener("wfe:login", renderIdentity);
+window.addEventListener("wfe:logout", () => loggedOutBar(document.getElementById("identity")));
 document.getElementById("skip-link")?.addEventListener("click", (event) => {
   event.preventDefault(); // the hash is the router's: move focus instead of navigating
   document.getElementById("main")?.focus();

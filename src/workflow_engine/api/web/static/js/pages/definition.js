@@ -1,6 +1,6 @@
 // #/definitions/:id: diagram, source, versions, suspend / activate, start an instance.
 
-import { getAll, get, identity, post, request } from "../api.js";
+import { can, getAll, get, identity, post, request } from "../api.js";
 import { buildForm, fieldsFromDeclarations } from "../forms.js";
 import { append, clear, confirmDialog, errorState, formatTime, h, loading, pageHeader, statusBadge, svgFromText, toast } from "../ui.js";
 
@@ -89,9 +89,10 @@ function versionsSection(definition, versions) {
 export async function render(root, { params, signal }) {
   root.append(loading());
   const definition = await get(`/api/v1/definitions/${encodeURIComponent(params.id)}`, null, { signal });
-  const [source, versions] = await Promise.all([
+  const [source, versions, who] = await Promise.all([
     request("GET", `/api/v1/definitions/${definition.id}/resource`, { text: true, signal }),
     getAll("/api/v1/definitions", { key: definition.key }, { signal }),
+    identity(),
   ]);
   const sameTenant = versions.filter((v) => v.tenant_id === definition.tenant_id).sort((a, b) => b.version - a.version);
 
@@ -113,17 +114,17 @@ export async function render(root, { params, signal }) {
       toast(exc.message, "error");
     }
   });
-  const instancesLink = h("a", { class: "btn", href: `#/instances?definition_key=${encodeURIComponent(definition.key)}` }, "Instances");
+  const instancesLink = can(who, "instance:read", "instance:read_own") && h("a", { class: "btn", href: `#/instances?definition_key=${encodeURIComponent(definition.key)}` }, "Instances");
 
   clear(root);
   append(root,
-    pageHeader(`${definition.name || definition.key}`, instancesLink, toggle),
+    pageHeader(`${definition.name || definition.key}`, instancesLink, can(who, "definition:suspend") ? toggle : null),
     h("p", { class: "subtitle" }, h("code", {}, definition.key), ` v${definition.version} · `, statusBadge(definition.suspended ? "suspended" : "active"),
       ` · deployed ${formatTime(definition.deploy_time)} · ${definition.element_count} elements`),
     definition.description ? h("p", {}, definition.description) : null,
     await diagramSection(definition, signal),
     h("div", { class: "grid-2" },
-      startSection(definition, source),
+      can(who, "instance:start") ? startSection(definition, source) : null,
       versionsSection(definition, sameTenant)),
     h("section", { class: "card", "aria-labelledby": "source-title" },
       h("h2", { id: "source-title" }, `Source (${definition.resource_type === "json" ? "JSON" : "BPMN XML"})`),

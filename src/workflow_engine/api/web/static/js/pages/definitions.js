@@ -1,6 +1,6 @@
 // #/definitions: every key with its latest version, search, versions, upload → validate → deploy.
 
-import { ApiError, getAll, request } from "../api.js";
+import { ApiError, can, getAll, me, request } from "../api.js";
 import { clear, emptyState, errorState, formatTime, h, hashLink, loading, pageHeader, statusBadge, toast } from "../ui.js";
 
 const MAX_DEFINITIONS = 5000;
@@ -129,7 +129,8 @@ function row(group) {
 export async function render(root, { query, signal }) {
   const search = h("input", { type: "search", id: "definition-search", value: query.get("q") || "", placeholder: "key or name", autocomplete: "off" });
   const list = h("div", { class: "definition-list" }, loading());
-  root.append(pageHeader("Definitions"), uploadCard(),
+  const who = await me();
+  root.append(pageHeader("Definitions"), can(who, "definition:deploy") ? uploadCard() : null,
     h("section", { class: "card", "aria-labelledby": "list-title" },
       h("h2", { id: "list-title" }, "Deployed definitions"),
       h("form", { class: "filters", role: "search", on: { submit: (e) => e.preventDefault() } },

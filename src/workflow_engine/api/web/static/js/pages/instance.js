@@ -1,6 +1,6 @@
 // #/instances/:id: live diagram, variables, history, steps, incidents, control actions.
 
-import { get, identity, portalConfig, post, put, request, stream } from "../api.js";
+import { can, get, identity, portalConfig, post, put, request, stream } from "../api.js";
 import { append, clear, confirmDialog, debounce, emptyState, errorState, formatDuration, formatTime, h, loading, pageHeader, prettyJson, statusBadge, svgFromText, toast } from "../ui.js";
 
 const ENDED = new Set(["completed", "terminated", "cancelled", "timed_out"]);
@@ -23,10 +23,6 @@ function valueText(value) {
   return typeof value === "string" ? JSON.stringify(value) : prettyJson(value);
 }
 
-function canOperate(who) {
-  if (!who.auth_enabled) return true;
-  return (who.roles || []).some((r) => ["operator", "admin"].includes(r));
-}
 
 /** The steps table; clicking a step shows its detail. */
 function stepsTable(steps, selected, onSelect) {
@@ -98,8 +94,10 @@ function eventNames(source) {
   return names;
 }
 
-function sendForm(instance, suggestions, onSent) {
-  const kind = h("select", { id: "send-kind", name: "kind" }, h("option", { value: "signal" }, "Signal"), h("option", { value: "message" }, "Message"));
+function sendForm(instance, suggestions, who, onSent) {
+  const kind = h("select", { id: "send-kind", name: "kind" },
+    can(who, "signal:send") ? h("option", { value: "signal" }, "Signal") : null,
+    can(who, "message:send") ? h("option", { value: "message" }, "Message") : null);
   const name = h("input", { type: "text", id: "send-name", name: "name", required: true, list: "send-names", autocomplete: "off" });
   const list = h("datalist", { id: "send-names" });
   const correlation = h("input", { type: "text", id: "send-correlation", name: "correlation_key", autocomplete: "off" });
@@ -179,7 +177,10 @@ export async function render(root, { params, signal }) {
       ? request("GET", `/api/v1/definitions/${instance.definition_id}/resource`, { text: true, signal }).catch(() => "")
       : Promise.resolve(""),
   ]);
-  const operator = canOperate(who);
+  // Controls the user's roles do not allow are not offered (the API refuses them anyway).
+  const operator = can(who, "instance:control");
+  const editor = can(who, "instance:variables");
+  const sender = can(who, "signal:send", "message:send");
 
   const badge = h("span", { id: "instance-status" });
   const facts = h("dl", { class: "facts" });
@@ -214,8 +215,8 @@ export async function render(root, { params, signal }) {
     h("div", { class: "grid-2" },
       section("steps", "Steps", stepsBox, detailBox),
       section("history", "History", historyBox)),
-    section("send", "Send a signal or message", h("p", { class: "muted" }, "Deliver a signal (to every waiting instance) or a message (to one) so a waiting step moves on."),
-      sendForm(instance, eventNames(definition), () => refresh())));
+    sender ? section("send", "Send a signal or message", h("p", { class: "muted" }, "Deliver a signal (to every waiting instance) or a message (to one) so a waiting step moves on."),
+      sendForm(instance, eventNames(definition), who, () => refresh())) : null);
 
   const drawHeader = () => {
     clear(badge).append(statusBadge(instance.status));
@@ -285,7 +286,7 @@ export async function render(root, { params, signal }) {
     }
     const body = h("tbody");
     for (const name of names) {
-      const edit = operator && !ENDED.has(instance.status)
+      const edit = editor && !ENDED.has(instance.status)
         ? h("button", { type: "button", class: "btn btn-small", "aria-label": `Edit ${name}`, on: { click: () => editVariable(name) } }, "Edit")
         : null;
       body.append(h("tr", { dataset: { name } }, h("th", { scope: "row" }, h("code", {}, name)), h("td", { class: "value" }, valueText(instance.variables[name])), h("td", {}, edit)));

@@ -4,7 +4,7 @@
 // Also exports the pieces the task detail page shares: taskActions(), promptUser(),
 // dueCell(), isOverdue(), OPEN_STATES.
 
-import { ApiError, get, getAll, identity, post, stream } from "../api.js";
+import { ApiError, can, get, getAll, identity, post, stream } from "../api.js";
 import { ensurePageStyles } from "../forms.js";
 import { clear, debounce, emptyState, errorState, formatTime, h, hashLink, loading, pageHeader, relativeTime, statusBadge, toast } from "../ui.js";
 
@@ -116,7 +116,8 @@ export function taskActions(task, who, onChange, { compact = false } = {}) {
   if (delegated && (task.assignee === me || !me)) {
     buttons.push(h("button", { type: "button", class: [...cls, "btn-primary"], dataset: { action: "resolve" }, on: { click: () => act(task, "resolve", me ? { user_id: me } : null, (t) => { toast(`Resolved: back to ${t.assignee}`, "success"); onChange(t); }) } }, label("Resolve")));
   }
-  buttons.push(h("button", { type: "button", class: cls, dataset: { action: "assign" }, on: { click: async () => {
+  // Assigning someone else's task is task:manage (operators); the API refuses it otherwise.
+  if (can(who, "task:manage")) buttons.push(h("button", { type: "button", class: cls, dataset: { action: "assign" }, on: { click: async () => {
     const user = await promptUser({ title: `Assign “${task.name}”`, message: "Sets the assignee, whoever has it now.", confirmLabel: "Assign", initial: me || "" });
     if (user) act(task, "assign", { user_id: user }, (t) => { toast(`Assigned to ${user}`, "success"); onChange(t); });
   } } }, label("Assign…")));
