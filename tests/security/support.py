@@ -83,18 +83,23 @@ def es256(payload: dict[str, Any], *, kid: str = "ec-1") -> str:
 
 
 class JwksServer:
-    """A real HTTP server (own thread, free port) serving a JWKS document; counts fetches."""
+    """A real HTTP server (own thread, free port) serving a JWKS document; counts fetches.
+
+    `status` set to an error code makes it answer that instead (the provider is failing).
+    """
 
     def __init__(self, document: dict[str, Any]) -> None:
         self.document = document
         self.fetches = 0
+        self.status: int | None = None
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 server.fetches += 1
                 payload = json.dumps(server.document).encode()
-                self.send_response(200 if self.path == "/jwks.json" else 404)
+                status = 200 if self.path == "/jwks.json" else 404
+                self.send_response(server.status or status)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(payload)))
                 self.end_headers()

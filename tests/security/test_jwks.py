@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 from pathlib import Path
 
 import pytest
+from structlog.testing import capture_logs
 
 from tests.security.support import (
     DEFAULT_JWKS,
@@ -106,3 +108,53 @@ async def test_without_kid_a_single_fitting_key_is_used(tmp_path: Path) -> None:
     ambiguous = TokenVerifier(jwks=JwksKeySource(str(path2)))
     with pytest.raises(UnauthenticatedError, match="no key id"):
         await ambiguous.verify(token)
+
+
+def _stopped_server_url() -> str:
+    """The URL of a real JWKS server that served once and is now stopped (connection refused)."""
+    with JwksServer(DEFAULT_JWKS).running() as server:
+        url = server.url
+    return url
+
+
+async def test_a_down_provider_is_not_refetched_on_every_request() -> None:
+    source = JwksKeySource(_stopped_server_url(), failure_backoff_seconds=0.5)
+    verifier = TokenVerifier(jwks=source)
+    with capture_logs() as logs:
+        for _ in range(20):
+            with pytest.raises(UnavailableError, match="cannot fetch the JWKS"):
+                await verifier.verify(rs256(claims()))
+    # One fetch (and one log line) for the whole window; the other 19 answered from memory.
+    assert [e["event"] for e in logs].count("jwks_unavailable") == 1
+    await asyncio.sleep(0.6)
+    with capture_logs() as logs, pytest.raises(UnavailableError, match="cannot fetch the JWKS"):
+        await verifier.verify(rs256(claims()))
+    assert [e["event"] for e in logs].count("jwks_unavailable") == 1
+
+
+async def test_concurrent_requests_share_one_failed_fetch() -> None:
+    with JwksServer(DEFAULT_JWKS).running() as server:
+        server.status = 503
+        verifier = TokenVerifier(jwks=JwksKeySource(server.url, failure_backoff_seconds=30))
+        results = await asyncio.gather(
+            *(verifier.verify(rs256(claims())) for _ in range(10)), return_exceptions=True
+        )
+        assert all(isinstance(r, UnavailableError) for r in results), results
+        assert server.fetches == 1
+
+
+async def test_the_provider_is_asked_again_after_the_back_off() -> None:
+    with JwksServer(DEFAULT_JWKS).running() as server:
+        server.status = 500
+        verifier = TokenVerifier(jwks=JwksKeySource(server.url, failure_backoff_seconds=0.3))
+        for _ in range(5):
+            with pytest.raises(UnavailableError, match="HTTP 500"):
+                await verifier.verify(rs256(claims()))
+        assert server.fetches == 1
+        server.status = None  # the provider is back
+        with pytest.raises(UnavailableError):
+            await verifier.verify(rs256(claims()))  # still inside the window: from memory
+        assert server.fetches == 1
+        await asyncio.sleep(0.35)
+        assert (await verifier.verify(rs256(claims("back")))).user_id == "back"
+        assert server.fetches == 2

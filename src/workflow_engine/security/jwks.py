@@ -3,7 +3,10 @@
 Keys are cached for `cache_seconds`; a token naming a key id the cache does not hold refetches
 the set at once (the identity provider rotated its keys), but at most every
 `min_refetch_seconds`, so a flood of tokens with made-up key ids cannot hammer the provider.
-When a refetch fails, the keys already known keep working.
+When a refetch fails, the keys already known keep working. When a fetch fails and no key is
+known, the failure is remembered for `failure_backoff_seconds`: requests in that window are
+answered with the same 503 from memory instead of each one hitting the (down) provider again,
+and the failure is logged once per window, not once per request.
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ class JwksKeySource:
         cache_seconds: How long a fetched key set is used before it is fetched again.
         min_refetch_seconds: Least time between two fetches caused by unknown key ids.
         timeout_seconds: HTTP timeout of one fetch.
+        failure_backoff_seconds: After a failed fetch with no key cached, how long the failure
+            is answered from memory before the next fetch is tried.
     """
 
     def __init__(
@@ -54,6 +59,7 @@ class JwksKeySource:
         cache_seconds: float = 300.0,
         min_refetch_seconds: float = 10.0,
         timeout_seconds: float = 5.0,
+        failure_backoff_seconds: float = 5.0,
     ) -> None:
         self._location = location
         self._cache_seconds = cache_seconds
@@ -61,6 +67,10 @@ class JwksKeySource:
         self._timeout = timeout_seconds
         self._keys: dict[str | None, _Key] = {}
         self._fetched_at: float | None = None
+        self._failure_backoff = failure_backoff_seconds
+        #: The last fetch failure while no key was known, and until when it is repeated.
+        self._failure: UnavailableError | None = None
+        self._failed_until = 0.0
         self._lock = asyncio.Lock()
 
     @property
@@ -75,6 +85,7 @@ class JwksKeySource:
             UnauthenticatedError: no key with that id, or the key does not fit `alg`.
             UnavailableError: the key set cannot be fetched and none is cached.
         """
+        self._raise_remembered_failure()
         seen = self._fetched_at
         if seen is None or time.monotonic() - seen >= self._cache_seconds:
             await self._refresh(seen=seen)
@@ -90,6 +101,12 @@ class JwksKeySource:
             )
         _check_fits(key, kid, alg)
         return key.jwk
+
+    def _raise_remembered_failure(self) -> None:
+        """Answer from memory while a fetch failed recently and no key is known."""
+        failure = self._failure
+        if failure is not None and not self._keys and time.monotonic() < self._failed_until:
+            raise UnavailableError(failure.message)
 
     def _may_refetch(self) -> bool:
         return (
@@ -107,6 +124,8 @@ class JwksKeySource:
     async def _refresh(self, *, seen: float | None) -> None:
         """Fetch the key set, unless another request did since this one looked (`seen`)."""
         async with self._lock:
+            # Requests that queued behind a failed fetch share its answer instead of refetching.
+            self._raise_remembered_failure()
             if self._fetched_at != seen:
                 return
             try:
@@ -114,6 +133,14 @@ class JwksKeySource:
                 keys = _parse(document)
             except UnavailableError as exc:
                 if not self._keys:
+                    self._failure = exc
+                    self._failed_until = time.monotonic() + self._failure_backoff
+                    _log.warning(
+                        "jwks_unavailable",
+                        source=self._location,
+                        error=exc.message,
+                        retry_in_seconds=self._failure_backoff,
+                    )
                     raise
                 _log.warning("jwks_refresh_failed_using_cached_keys", error=exc.message)
                 # Keep the known keys, and try again after the short back-off, not a full TTL.
@@ -122,6 +149,7 @@ class JwksKeySource:
                 )
                 return
             self._keys = keys
+            self._failure = None
             self._fetched_at = time.monotonic()
             _log.info("jwks_loaded", source=self._location, keys=len(keys))
 
