@@ -215,7 +215,11 @@ class Settings(BaseSettings):
     auth_roles_claim: str = "roles"
     """Claim holding the roles, e.g. `realm_access.roles` for Keycloak."""
     auth_tenant_claim: str = "tenant_id"
-    """Claim holding the tenant; absent means the default tenant ''."""
+    """Claim holding the tenant; absent means `auth_default_tenant`."""
+    auth_default_tenant: str = ""
+    """Tenant of a token that has no tenant claim ('' by default). Set it to the tenant your
+    definitions declare (e.g. "default", as examples/user-registration.json does) when the
+    identity provider issues no tenant claim."""
 
     @classmethod
     def settings_customise_sources(

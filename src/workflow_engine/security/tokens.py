@@ -72,6 +72,8 @@ class TokenVerifier:
         audience: Required `aud`, or None (then a token must carry no `aud`).
         leeway_seconds: Clock skew tolerated for `exp`, `nbf`, `iat`.
         claims: Which claims carry user, groups, roles and tenant.
+        default_tenant: The tenant of a token without a tenant claim (setting
+            `auth_default_tenant`; '' is the default tenant).
     """
 
     def __init__(
@@ -84,6 +86,7 @@ class TokenVerifier:
         audience: str | None = None,
         leeway_seconds: float = 30.0,
         claims: ClaimNames = ClaimNames(),
+        default_tenant: str = "",
     ) -> None:
         if secret is None and jwks is None:
             raise ValueError("a TokenVerifier needs a secret, a JWKS, or both")
@@ -94,6 +97,7 @@ class TokenVerifier:
         self._audience = audience
         self._leeway = leeway_seconds
         self._claims = claims
+        self._default_tenant = default_tenant
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TokenVerifier:
@@ -112,6 +116,7 @@ class TokenVerifier:
             audience=settings.auth_audience,
             leeway_seconds=settings.auth_leeway_seconds,
             claims=claim_names(settings),
+            default_tenant=settings.auth_default_tenant,
         )
 
     async def verify_header(self, authorization: str | None) -> Principal:
@@ -210,7 +215,8 @@ class TokenVerifier:
             user_id=user,
             groups=_names(claims, names.groups),
             roles=_names(claims, names.roles),
-            tenant_id=tenant or "",
+            # Only an absent claim means "the default tenant"; an explicit "" is tenant ''.
+            tenant_id=tenant if tenant is not None else self._default_tenant,
         )
 
 
