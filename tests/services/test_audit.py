@@ -233,7 +233,12 @@ async def test_signals_messages_and_denied_control(engine_services: Services) ->
         ("message.send", "message", "paid", "success"),
         ("instance.pause", "instance", record.id, "denied"),
     ]
-    assert log[0].details == {"tenant_id": None, "variables": ["token"], "delivered": delivered}
+    assert log[0].details == {
+        "tenant_id": None,
+        "variables": ["token"],
+        "delivered": delivered,
+        "started_instance_ids": [],
+    }
     assert log[1].details["instance_id"] == correlation.instance_id
     assert log[2].details["permission"] == "instance:control"
     assert (log[2].actor_id, log[2].tenant_id) == ("ursula", "acme")

@@ -361,10 +361,13 @@ SPECS: Final[Mapping[str, AuditSpec]] = {
         "signal.send",
         "signal",
         "name",
-        lambda arguments, delivered: {
+        lambda arguments, outcome: {
             "tenant_id": arguments.get("tenant_id"),
             "variables": arguments.get("variables") or {},
-            "delivered": delivered,
+            "delivered": None if outcome is None else outcome.delivered,
+            "started_instance_ids": (
+                None if outcome is None else list(outcome.started_instance_ids)
+            ),
         },
     ),
     "message.send": AuditSpec(

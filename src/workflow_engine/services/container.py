@@ -183,7 +183,11 @@ async def build_services(
             database=database, definitions=definitions, workflows=workflows, payload_limits=limits
         ),
         signals=SignalService(
-            database=database, workflows=workflows, definitions=definitions, payload_limits=limits
+            database=database,
+            workflows=workflows,
+            definitions=definitions,
+            instances=instances,
+            payload_limits=limits,
         ),
         messages=MessageService(
             database=database,

@@ -59,7 +59,7 @@ from workflow_engine.services.variables import (
     require_variable_map,
     with_defaults,
 )
-from workflow_engine.services.workflows import WorkflowGateway
+from workflow_engine.services.workflows import WorkflowExistsError, WorkflowGateway
 from workflow_engine.store.database import Database
 from workflow_engine.store.definitions import DefinitionRecord, DefinitionRepository
 from workflow_engine.store.instances import (
@@ -191,11 +191,17 @@ class InstanceService:
         user_id: str | None = None,
         tenant_id: str | None = None,
         start_node_id: str | None = None,
+        instance_id: str | None = None,
     ) -> InstanceRecord:
         """Start an instance of a deployed definition.
 
         `user_id` (the starter) must be absent or the caller's own with authentication on;
         absent, the caller is recorded as the starter.
+
+        `instance_id` (default: a fresh UUID) lets a caller that may be retried make the
+        start idempotent with an id derived from its own request: when an instance with that
+        id exists already, it is returned as it is (its workflow is started if an earlier
+        attempt stopped between the row and the workflow) and nothing is started twice.
 
         Raises:
             PermissionDeniedError: without `instance:start`; `user_id` naming someone else;
@@ -205,6 +211,7 @@ class InstanceService:
             ValidationFailedError: variables miss a required one or have a wrong type; the
                 message and the detail path name the variable (`variables.email`).
             UnavailableError: Temporal did not take the instance (nothing is left behind).
+            ConflictError: `instance_id` names an instance of another definition.
         """
         principal = require(Permission.INSTANCE_START)
         user_id = acting_user(user_id)
@@ -232,21 +239,30 @@ class InstanceService:
         declarations = model.process.variables
         raise_if_invalid(check_variables(declarations, given, require=True))
         start_variables = with_defaults(declarations, given)
-        instance_id = str(uuid.uuid4())
-        async with self._db.session() as session:
-            record = await InstanceRepository(session).create(
-                instance_id=instance_id,
-                workflow_id=workflow_id(instance_id),
-                definition_id=definition.id,
-                definition_key=definition.key,
-                definition_version=definition.version,
-                tenant_id=definition.tenant_id,
-                business_key=business_key,
-                start_user_id=user_id,
-                name=model.process.name or definition.name or None,
-            )
-            # Visible at once; the workflow's first batch writes the same values again.
-            await upsert_variables(session, instance_id, start_variables)
+        earlier: InstanceRecord | None = None
+        if instance_id is None:
+            instance_id = str(uuid.uuid4())
+        else:
+            earlier = await self._earlier_start(instance_id, definition)
+            if earlier is not None and earlier.last_sequence > 0:
+                return earlier  # its workflow has reported: it runs (or ran) already
+        if earlier is None:
+            async with self._db.session() as session:
+                record = await InstanceRepository(session).create(
+                    instance_id=instance_id,
+                    workflow_id=workflow_id(instance_id),
+                    definition_id=definition.id,
+                    definition_key=definition.key,
+                    definition_version=definition.version,
+                    tenant_id=definition.tenant_id,
+                    business_key=business_key,
+                    start_user_id=user_id,
+                    name=model.process.name or definition.name or None,
+                )
+                # Visible at once; the workflow's first batch writes the same values again.
+                await upsert_variables(session, instance_id, start_variables)
+        else:
+            record = earlier
         document = json.loads(definition.model_json)
         start = StartInstanceInput(
             instance_id=instance_id,
@@ -264,11 +280,31 @@ class InstanceService:
         )
         try:
             await self._workflows.start(start)
+        except WorkflowExistsError:
+            if earlier is None:
+                # A fresh id's workflow cannot exist: keep no row for a start that did not run.
+                async with self._db.session() as session:
+                    await InstanceRepository(session).delete(instance_id)
+                raise
         except BaseException:
-            async with self._db.session() as session:
-                await InstanceRepository(session).delete(instance_id)
+            # The row of an earlier attempt stays: its own start may still be under way.
+            if earlier is None:
+                async with self._db.session() as session:
+                    await InstanceRepository(session).delete(instance_id)
             raise
         return record
+
+    async def _earlier_start(
+        self, instance_id: str, definition: DefinitionRecord
+    ) -> InstanceRecord | None:
+        """The instance an earlier attempt of an idempotent start created, if any."""
+        async with self._db.session() as session:
+            earlier = await InstanceRepository(session).get(instance_id)
+        if earlier is not None and earlier.process_definition_id != definition.id:
+            raise ConflictError(
+                f"instance id '{instance_id}' belongs to an instance of another definition"
+            )
+        return earlier
 
     async def get(self, instance_id: str) -> InstanceDetail:
         """An instance with its variables and open incidents.

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from workflow_engine.engine.contract import WORKFLOW_NAME, StartInstanceInput, workflow_id
@@ -32,6 +32,10 @@ BAD_INPUT_ERROR_TYPES = frozenset(
 
 class WorkflowGoneError(ConflictError):
     """The instance's workflow is not running any more."""
+
+
+class WorkflowExistsError(ConflictError):
+    """A workflow with the instance's id was started before (it may have ended since)."""
 
 
 class WorkflowGateway:
@@ -61,6 +65,7 @@ class WorkflowGateway:
         """Start the workflow of a new instance; return its run id.
 
         Raises:
+            WorkflowExistsError: the instance's workflow id was used before (a retried start).
             UnavailableError: Temporal refused or is unreachable.
         """
         client = self._require()
@@ -72,6 +77,10 @@ class WorkflowGateway:
                 task_queue=self.task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             )
+        except WorkflowAlreadyStartedError as exc:
+            raise WorkflowExistsError(
+                f"instance {start.instance_id} was started before (workflow {exc.workflow_id})"
+            ) from exc
         except (RPCError, OSError, RuntimeError) as exc:
             raise UnavailableError(f"Temporal did not start the instance: {exc}") from exc
         return handle.result_run_id or ""

@@ -144,7 +144,7 @@ async def test_instance_diagram_follows_the_seed_example(live: httpx.AsyncClient
     }
 
     signal = await api.post("/api/v1/signals", json={"name": "email_verified"})
-    assert signal.json() == {"delivered": 1}
+    assert signal.json() == {"delivered": 1, "started": 0, "started_instance_ids": []}
     await eventually(
         lambda: _instance(api, instance_id), lambda b: b["status"] == "completed", within=30
     )

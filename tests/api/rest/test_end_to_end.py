@@ -78,7 +78,7 @@ async def test_seed_example_valid_user_completes(e2e: tuple[httpx.AsyncClient, S
     assert waiting["variables"]["verification_code"] == "C-42"
     assert waiting["variables"]["email_sent"] is True
     signal = await api.post("/api/v1/signals", json={"name": "email_verified"})
-    assert signal.json() == {"delivered": 1}
+    assert signal.json() == {"delivered": 1, "started": 0, "started_instance_ids": []}
     final = await eventually(
         lambda: _instance(api, instance_id), lambda b: b["status"] == "completed", within=30
     )
@@ -96,7 +96,7 @@ async def test_seed_example_valid_user_completes(e2e: tuple[httpx.AsyncClient, S
         history = (await session.execute(select(HistoricProcessInstance))).scalars().all()
     assert [(h.process_instance_id, h.status) for h in history] == [(instance_id, "completed")]
     again = await api.post("/api/v1/signals", json={"name": "email_verified"})
-    assert again.json() == {"delivered": 0}
+    assert again.json() == {"delivered": 0, "started": 0, "started_instance_ids": []}
 
 
 async def test_seed_example_invalid_user_is_rejected(

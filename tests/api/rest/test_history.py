@@ -68,7 +68,9 @@ async def _run_seed(api: httpx.AsyncClient) -> str:
         within=30,
     )
     assert (await api.post("/api/v1/signals", json={"name": "email_verified"})).json() == {
-        "delivered": 1
+        "delivered": 1,
+        "started": 0,
+        "started_instance_ids": [],
     }
     await eventually(
         lambda: _get(api, f"/api/v1/instances/{instance_id}"),

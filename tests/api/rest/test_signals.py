@@ -32,9 +32,9 @@ async def test_signal_broadcast(api: httpx.AsyncClient) -> None:
     await _waiting(api)
     response = await api.post("/api/v1/signals", json={"name": "go", "variables": {"a": 1}})
     assert response.status_code == 200
-    assert response.json() == {"delivered": 2}
+    assert response.json() == {"delivered": 2, "started": 0, "started_instance_ids": []}
     nobody = await api.post("/api/v1/signals", json={"name": "unknown"})
-    assert nobody.json() == {"delivered": 0}
+    assert nobody.json() == {"delivered": 0, "started": 0, "started_instance_ids": []}
     empty = await api.post("/api/v1/signals", json={"name": ""})
     assert empty.status_code == 400
     assert error(empty)["code"] == "INVALID_ARGUMENT"

@@ -91,7 +91,10 @@ async def test_signal_and_message_activities(engine_services: Services) -> None:
             return len(await SubscriptionRepository(session).of_instance(record.id))
 
     await eventually(waits, lambda n: n == 2)
-    assert await env.run(broadcast, {"name": "go", "variables": {"v": 1}}) == 1
+    assert await env.run(broadcast, {"name": "go", "variables": {"v": 1}}) == {
+        "delivered": 1,
+        "started_instance_ids": [],
+    }
     assert await env.run(send, {"name": "paid", "correlation_key": "o-1"}) == record.id
     with pytest.raises(ApplicationError) as nobody:
         await env.run(send, {"name": "paid", "correlation_key": "o-unknown"})

@@ -249,9 +249,13 @@ class SignalIn(_Strict):
 
 
 class SignalOut(BaseModel):
-    """How many instances received the signal."""
+    """How many waiting instances received the signal, and what its start events started."""
 
     delivered: int
+    started: int = Field(0, description="instances started at signal start events")
+    started_instance_ids: list[str] = Field(
+        default_factory=list, description="the started instances, one per definition"
+    )
 
 
 class MessageIn(_Strict):

@@ -12,11 +12,18 @@ router = APIRouter(prefix="/api/v1", tags=["signals"])
 
 @router.post("/signals", response_model=SignalOut)
 async def broadcast_signal(body: SignalIn, services: ServicesDep) -> SignalOut:
-    """Broadcast a signal to every waiting instance: `{delivered: n}`."""
-    delivered = await services.signals.broadcast(
+    """Broadcast a signal to every waiting instance and start its signal start events.
+
+    Answers `{delivered: n, started: m, started_instance_ids: [...]}`.
+    """
+    outcome = await services.signals.send(
         body.name, variables=body.variables, tenant_id=body.tenant_id
     )
-    return SignalOut(delivered=delivered)
+    return SignalOut(
+        delivered=outcome.delivered,
+        started=outcome.started,
+        started_instance_ids=list(outcome.started_instance_ids),
+    )
 
 
 @router.post("/messages", response_model=MessageOut)

@@ -1,7 +1,14 @@
 """`wfe.broadcast_signal` and `wfe.send_message`: throw events reaching other instances.
 
 They call the same services as `POST /signals` and `POST /messages`, so a thrown signal or
-message is delivered exactly as an API call would be.
+message is delivered exactly as an API call would be (a thrown signal also starts the
+definitions whose start event catches it).
+
+A broadcast is retried by Temporal when it fails half-way (Temporal unreachable while it
+starts the third of five definitions). Its request id is therefore the activity's own
+identity (workflow id, run id, activity id: the same for every attempt of one throw, different
+for every other throw), so the instances it starts and its delivery keep their ids across
+attempts and nothing is started or delivered twice.
 """
 
 from __future__ import annotations
@@ -40,6 +47,12 @@ def _required(request: dict[str, Any], field: str) -> str:
     return value
 
 
+def _attempt_independent_id() -> str:
+    """The running activity's identity, the same for each of its attempts."""
+    info = activity.info()
+    return f"{info.workflow_id}/{info.workflow_run_id}/{info.activity_id}"
+
+
 class SignalActivities:
     """Signal and message delivery for workflows.
 
@@ -53,21 +66,33 @@ class SignalActivities:
         self._messages = messages
 
     @activity.defn(name=ACTIVITY_BROADCAST_SIGNAL)
-    async def broadcast_signal(self, request: dict[str, Any]) -> int:
-        """Deliver a signal to every waiting instance; return how many got it.
+    async def broadcast_signal(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Deliver a signal to every waiting instance and start its signal start events.
 
         Args:
             request: `{name, variables?, tenant_id?}` — one dict, as the interpreter calls
                 every activity (extra keys such as the thrower's `instance_id` are ignored).
+
+        Returns:
+            `{delivered: n, started_instance_ids: [...]}`.
+
+        Raises:
+            ApplicationError: `VALIDATION_FAILED` (a started definition refuses the
+                variables) and `INVALID_ARGUMENT`, non-retryable; `UNAVAILABLE`, retryable.
         """
         try:
-            return await self._signals.broadcast(
+            outcome = await self._signals.send(
                 _required(request, "name"),
                 variables=request.get("variables") or {},
                 tenant_id=request.get("tenant_id"),
+                request_id=_attempt_independent_id(),
             )
         except ServiceError as exc:
             raise _failure(exc) from exc
+        return {
+            "delivered": outcome.delivered,
+            "started_instance_ids": list(outcome.started_instance_ids),
+        }
 
     @activity.defn(name=ACTIVITY_SEND_MESSAGE)
     async def send_message(self, request: dict[str, Any]) -> str:
