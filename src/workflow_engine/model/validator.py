@@ -483,6 +483,34 @@ class _Validator:
                 f"event subprocess '{scope}' has {len(starts)} start events; it has exactly one",
                 IssueCode.INVALID_TRIGGER,
             )
+        if scope is None:
+            self._one_start_per_signal(starts)
+
+    def _one_start_per_signal(self, starts: Iterable[FlowNode]) -> None:
+        """A broadcast starts one instance per definition: one start event per signal.
+
+        Signals match by definition id or name, so two starts whose signals share either
+        would both catch one broadcast (Camunda refuses such a deployment too).
+        """
+        first_by_name: dict[str, FlowNode] = {}
+        for start in starts:
+            ref = start.config.get("signal_ref")
+            if start.event_kind is not EventKind.SIGNAL or not isinstance(ref, str):
+                continue
+            declared = self.model.signal_definitions.get(ref)
+            names = {ref} | ({declared.name} if declared is not None and declared.name else set())
+            clash = next((first_by_name[n] for n in sorted(names) if n in first_by_name), None)
+            if clash is not None:
+                self.error(
+                    self._config_path(start, "signal_ref"),
+                    f"start event '{start.id}' catches the same signal as start event "
+                    f"'{clash.id}' ('{ref}'); one broadcast starts one instance, so keep one "
+                    "start event per signal",
+                    IssueCode.INVALID_TRIGGER,
+                )
+                continue
+            for name in names:
+                first_by_name.setdefault(name, start)
 
     @staticmethod
     def _scope_name(scope: str | None) -> str:
