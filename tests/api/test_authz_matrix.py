@@ -20,7 +20,7 @@ import grpc
 import httpx
 import pytest
 from fastapi import FastAPI
-from google.protobuf import struct_pb2
+from google.protobuf import descriptor_pool, struct_pb2
 from starlette.routing import BaseRoute, Mount, Route
 
 from tests.api.authz_matrix_support import (
@@ -43,12 +43,7 @@ from tests.api.live_engine import running_engine
 from tests.api.rest.sse import serving
 from tests.paths import SEED
 from tests.temporal_fixtures import free_port
-from workflow_engine.api.grpc.generated import (
-    definitions_pb2,
-    execution_pb2,
-    history_pb2,
-    tasks_pb2,
-)
+from workflow_engine.api.grpc.generated import definitions_pb2
 from workflow_engine.api.grpc.server import SERVICE_NAMES, start_grpc_server
 from workflow_engine.api.rest.app import create_app
 from workflow_engine.config import load_settings
@@ -439,6 +434,14 @@ GRPC_TWINS: dict[str, tuple[str, str]] = {
     "HistoryService/GetStepDetail": ("GET", "/api/v1/instances/{instance_id}/steps/{step_id}"),
     "HistoryService/ListHistoricInstances": ("GET", "/api/v1/history/instances"),
     "HistoryService/GetHistoricInstance": ("GET", "/api/v1/history/instances/{instance_id}"),
+    "DefinitionService/GetDefinitionDiagram": (
+        "GET",
+        "/api/v1/definitions/{definition_id}/diagram",
+    ),
+    "ExecutionService/GetInstanceDiagram": ("GET", "/api/v1/instances/{instance_id}/diagram"),
+    "StatsService/GetStats": ("GET", "/api/v1/stats"),
+    "AuditService/ListAuditEntries": ("GET", "/api/v1/audit"),
+    "IdentityService/WhoAmI": ("GET", "/api/v1/me"),
 }
 
 _GRPC_STATUS = {
@@ -453,11 +456,13 @@ _GRPC_STATUS = {
 def _grpc_methods() -> dict[str, Any]:
     """`Service/Method` -> descriptor of every method of the served application services."""
     methods: dict[str, Any] = {}
-    for module in (definitions_pb2, execution_pb2, tasks_pb2, history_pb2):
-        for service in module.DESCRIPTOR.services_by_name.values():
-            if service.full_name in SERVICE_NAMES:
-                for method in service.methods:
-                    methods[f"{service.name}/{method.name}"] = method
+    # Straight from SERVICE_NAMES (server.py imports every stub module, registering it in the
+    # default pool): a newly served service cannot escape the matrix.
+    pool = descriptor_pool.Default()
+    for name in SERVICE_NAMES:
+        service = pool.FindServiceByName(name)
+        for method in service.methods:
+            methods[f"{service.name}/{method.name}"] = method
     return methods
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import grpc
 
+from workflow_engine.api.grpc.diagrams import diagram_message
 from workflow_engine.api.grpc.errors import rpc
+from workflow_engine.api.grpc.generated import common_pb2
 from workflow_engine.api.grpc.generated import definitions_pb2 as pb
 from workflow_engine.api.grpc.generated.definitions_pb2_grpc import DefinitionServiceServicer
 from workflow_engine.api.grpc.messages import (
@@ -21,6 +23,7 @@ from workflow_engine.api.grpc.messages import (
 from workflow_engine.model.issues import ValidationIssue
 from workflow_engine.services.definition_source import DefinitionFormat
 from workflow_engine.services.definitions import DefinitionQuery, DefinitionService, DeployResult
+from workflow_engine.services.diagrams import DiagramService
 from workflow_engine.services.errors import InvalidArgumentError
 
 
@@ -33,11 +36,13 @@ class DefinitionServicer(DefinitionServiceServicer):
 
     Args:
         definitions: The shared definition service (`Services.definitions`).
+        diagrams: The diagram service (`Services.diagrams`; stateless, one serves every call).
 
     """
 
-    def __init__(self, definitions: DefinitionService) -> None:
+    def __init__(self, definitions: DefinitionService, *, diagrams: DiagramService) -> None:
         self._definitions = definitions
+        self._diagrams = diagrams
 
     def _upload(self, content: bytes, fmt: int) -> tuple[bytes, DefinitionFormat]:
         # Same order as REST: format, then size (before anything parses), then emptiness.
@@ -166,6 +171,13 @@ class DefinitionServicer(DefinitionServiceServicer):
             format=format_message(fmt),
             media_type=fmt.media_type,
         )
+
+    @rpc
+    async def GetDefinitionDiagram(  # noqa: N802
+        self, request: pb.GetDefinitionDiagramRequest, context: grpc.aio.ServicerContext
+    ) -> common_pb2.Diagram:
+        """The version's diagram as SVG (REST `GET /definitions/{id}/diagram`)."""
+        return diagram_message(await self._diagrams.definition_svg(request.id))
 
 
 def _deploy_response(result: DeployResult) -> pb.DeployDefinitionResponse:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import grpc
 
+from workflow_engine.api.grpc.diagrams import diagram_message
 from workflow_engine.api.grpc.errors import rpc
+from workflow_engine.api.grpc.generated import common_pb2
 from workflow_engine.api.grpc.generated import execution_pb2 as pb
 from workflow_engine.api.grpc.generated.execution_pb2_grpc import ExecutionServiceServicer
 from workflow_engine.api.grpc.runtime_messages import (
@@ -22,6 +24,7 @@ from workflow_engine.api.grpc.runtime_messages import (
     variables_of,
 )
 from workflow_engine.model.issues import ValidationIssue
+from workflow_engine.services.diagrams import DiagramService
 from workflow_engine.services.errors import InvalidArgumentError
 from workflow_engine.services.instances import InstanceService
 from workflow_engine.services.signals import MessageService, SignalService
@@ -35,15 +38,22 @@ class ExecutionServicer(ExecutionServiceServicer):
         instances: The shared instance service (`Services.instances`).
         signals: The shared signal service (`Services.signals`).
         messages: The shared message service (`Services.messages`).
+        diagrams: The diagram service (`Services.diagrams`; stateless, one serves every call).
 
     """
 
     def __init__(
-        self, *, instances: InstanceService, signals: SignalService, messages: MessageService
+        self,
+        *,
+        instances: InstanceService,
+        signals: SignalService,
+        messages: MessageService,
+        diagrams: DiagramService,
     ) -> None:
         self._instances = instances
         self._signals = signals
         self._messages = messages
+        self._diagrams = diagrams
 
     @rpc
     async def StartExecution(  # noqa: N802 - gRPC method names are CamelCase
@@ -215,6 +225,14 @@ class ExecutionServicer(ExecutionServiceServicer):
             user_id=optional(request, "user_id"),
         )
         return pb.CorrelateMessageResponse(instance_id=result.instance_id, started=result.started)
+
+    @rpc
+    async def GetInstanceDiagram(  # noqa: N802
+        self, request: pb.GetInstanceDiagramRequest, context: grpc.aio.ServicerContext
+    ) -> common_pb2.Diagram:
+        """The instance's diagram as SVG with its run-time state painted."""
+        instance_id = required(request.instance_id, "instance_id", "the instance")
+        return diagram_message(await self._diagrams.instance_svg(instance_id))
 
 
 def _accepted(instance_id: str, action: str) -> pb.ExecutionControlResponse:

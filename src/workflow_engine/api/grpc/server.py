@@ -13,21 +13,30 @@ import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc  # type: ignore[import-untyped]
 from grpc_reflection.v1alpha import reflection  # type: ignore[import-untyped]
 
+from workflow_engine.api.grpc.audit import AuditServicer
 from workflow_engine.api.grpc.auth import AuthInterceptor
 from workflow_engine.api.grpc.definitions import DefinitionServicer
 from workflow_engine.api.grpc.execution import ExecutionServicer
 from workflow_engine.api.grpc.generated import (
+    audit_pb2,
+    audit_pb2_grpc,
     definitions_pb2,
     definitions_pb2_grpc,
     execution_pb2,
     execution_pb2_grpc,
     history_pb2,
     history_pb2_grpc,
+    identity_pb2,
+    identity_pb2_grpc,
+    stats_pb2,
+    stats_pb2_grpc,
     tasks_pb2,
     tasks_pb2_grpc,
 )
 from workflow_engine.api.grpc.history import HistoryServicer
+from workflow_engine.api.grpc.identity import IdentityServicer
 from workflow_engine.api.grpc.limits import RateLimitInterceptor
+from workflow_engine.api.grpc.stats import StatsServicer
 from workflow_engine.api.grpc.tasks import TaskServicer
 from workflow_engine.security.tokens import TokenVerifier
 from workflow_engine.services.container import Services
@@ -40,12 +49,16 @@ _log = structlog.get_logger(__name__)
 #: named; far bigger messages are refused by grpc itself, also with RESOURCE_EXHAUSTED.
 MESSAGE_HEADROOM_BYTES = 64 * 1024
 
-#: Full names of the application services this server exposes.
+#: Full names of the application services this server exposes (every one behind the auth and
+#: rate-limit interceptors).
 SERVICE_NAMES: tuple[str, ...] = (
     definitions_pb2.DESCRIPTOR.services_by_name["DefinitionService"].full_name,
     execution_pb2.DESCRIPTOR.services_by_name["ExecutionService"].full_name,
     tasks_pb2.DESCRIPTOR.services_by_name["TaskService"].full_name,
     history_pb2.DESCRIPTOR.services_by_name["HistoryService"].full_name,
+    stats_pb2.DESCRIPTOR.services_by_name["StatsService"].full_name,
+    audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name,
+    identity_pb2.DESCRIPTOR.services_by_name["IdentityService"].full_name,
 )
 
 
@@ -116,12 +129,17 @@ async def start_grpc_server(services: Services, *, host: str, port: int) -> grpc
         # After auth: its wrapper runs inside the caller's principal (the bucket's owner).
         interceptors.append(RateLimitInterceptor(services.rate_limiter, SERVICE_NAMES))
     server = grpc.aio.server(options=options, interceptors=interceptors)
+    # Diagrams, stats and audit are stateless views over the database: one serves every call.
+    diagrams = services.diagrams
     definitions_pb2_grpc.add_DefinitionServiceServicer_to_server(  # type: ignore[no-untyped-call]
-        DefinitionServicer(services.definitions), server
+        DefinitionServicer(services.definitions, diagrams=diagrams), server
     )
     execution_pb2_grpc.add_ExecutionServiceServicer_to_server(  # type: ignore[no-untyped-call]
         ExecutionServicer(
-            instances=services.instances, signals=services.signals, messages=services.messages
+            instances=services.instances,
+            signals=services.signals,
+            messages=services.messages,
+            diagrams=diagrams,
         ),
         server,
     )
@@ -130,6 +148,15 @@ async def start_grpc_server(services: Services, *, host: str, port: int) -> grpc
     )
     history_pb2_grpc.add_HistoryServiceServicer_to_server(  # type: ignore[no-untyped-call]
         HistoryServicer(services.history), server
+    )
+    stats_pb2_grpc.add_StatsServiceServicer_to_server(  # type: ignore[no-untyped-call]
+        StatsServicer(services.stats), server
+    )
+    audit_pb2_grpc.add_AuditServiceServicer_to_server(  # type: ignore[no-untyped-call]
+        AuditServicer(services.audit), server
+    )
+    identity_pb2_grpc.add_IdentityServiceServicer_to_server(  # type: ignore[no-untyped-call]
+        IdentityServicer(auth_enabled=settings.auth_enabled), server
     )
     health_pb2_grpc.add_HealthServicer_to_server(
         ReadinessHealthServicer(services.health, SERVICE_NAMES), server

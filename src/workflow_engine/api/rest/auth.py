@@ -16,7 +16,8 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from workflow_engine.api.rest.errors import error_body
-from workflow_engine.security import Principal, acting_as, current_principal, permissions_of
+from workflow_engine.security import Principal, acting_as
+from workflow_engine.security.identity import current_identity
 from workflow_engine.security.tokens import TokenVerifier
 from workflow_engine.services.errors import ServiceError, UnauthenticatedError
 
@@ -110,13 +111,5 @@ async def me(request: Request) -> dict[str, Any]:
     With authentication off this answers for the system principal: `auth_enabled` false, no
     user, role `admin`, every permission.
     """
-    principal = current_principal()
     enabled: bool = request.app.state.services.settings.auth_enabled
-    return {
-        "auth_enabled": enabled,
-        "user_id": principal.user_id,
-        "groups": sorted(principal.groups),
-        "roles": sorted(principal.roles),
-        "tenant_id": None if principal.is_system else principal.tenant_id,
-        "permissions": sorted(str(p) for p in permissions_of(principal)),
-    }
+    return current_identity(auth_enabled=enabled).as_json()

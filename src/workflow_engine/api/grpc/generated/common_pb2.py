@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fworkflow_engine/v1/common.proto\x12\x12workflow_engine.v1\"4\n\x05Issue\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x0c\n\x04\x63ode\x18\x03 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fworkflow_engine/v1/common.proto\x12\x12workflow_engine.v1\"4\n\x05Issue\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x0c\n\x04\x63ode\x18\x03 \x01(\t\"*\n\x07\x44iagram\x12\x0b\n\x03svg\x18\x01 \x01(\t\x12\x12\n\nmedia_type\x18\x02 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,4 +33,6 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_ISSUE']._serialized_start=55
   _globals['_ISSUE']._serialized_end=107
+  _globals['_DIAGRAM']._serialized_start=109
+  _globals['_DIAGRAM']._serialized_end=151
 # @@protoc_insertion_point(module_scope)

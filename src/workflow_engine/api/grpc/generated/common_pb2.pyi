@@ -13,3 +13,11 @@ class Issue(_message.Message):
     message: str
     code: str
     def __init__(self, path: _Optional[str] = ..., message: _Optional[str] = ..., code: _Optional[str] = ...) -> None: ...
+
+class Diagram(_message.Message):
+    __slots__ = ("svg", "media_type")
+    SVG_FIELD_NUMBER: _ClassVar[int]
+    MEDIA_TYPE_FIELD_NUMBER: _ClassVar[int]
+    svg: str
+    media_type: str
+    def __init__(self, svg: _Optional[str] = ..., media_type: _Optional[str] = ...) -> None: ...

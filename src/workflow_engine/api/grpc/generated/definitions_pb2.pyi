@@ -177,3 +177,9 @@ class DefinitionResource(_message.Message):
     format: Format
     media_type: str
     def __init__(self, content: _Optional[bytes] = ..., format: _Optional[_Union[Format, str]] = ..., media_type: _Optional[str] = ...) -> None: ...
+
+class GetDefinitionDiagramRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    def __init__(self, id: _Optional[int] = ...) -> None: ...

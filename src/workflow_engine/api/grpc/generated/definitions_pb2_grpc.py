@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from . import common_pb2 as workflow__engine_dot_v1_dot_common__pb2
 from . import definitions_pb2 as workflow__engine_dot_v1_dot_definitions__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -80,6 +81,11 @@ class DefinitionServiceStub:
                 request_serializer=workflow__engine_dot_v1_dot_definitions__pb2.GetDefinitionResourceRequest.SerializeToString,
                 response_deserializer=workflow__engine_dot_v1_dot_definitions__pb2.DefinitionResource.FromString,
                 _registered_method=True)
+        self.GetDefinitionDiagram = channel.unary_unary(
+                '/workflow_engine.v1.DefinitionService/GetDefinitionDiagram',
+                request_serializer=workflow__engine_dot_v1_dot_definitions__pb2.GetDefinitionDiagramRequest.SerializeToString,
+                response_deserializer=workflow__engine_dot_v1_dot_common__pb2.Diagram.FromString,
+                _registered_method=True)
 
 
 class DefinitionServiceServicer:
@@ -149,6 +155,13 @@ class DefinitionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetDefinitionDiagram(self, request, context):
+        """The version's diagram as SVG (its own DI coordinates when it has them, else auto-layout).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DefinitionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -196,6 +209,11 @@ def add_DefinitionServiceServicer_to_server(servicer, server):
                     servicer.GetDefinitionResource,
                     request_deserializer=workflow__engine_dot_v1_dot_definitions__pb2.GetDefinitionResourceRequest.FromString,
                     response_serializer=workflow__engine_dot_v1_dot_definitions__pb2.DefinitionResource.SerializeToString,
+            ),
+            'GetDefinitionDiagram': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDefinitionDiagram,
+                    request_deserializer=workflow__engine_dot_v1_dot_definitions__pb2.GetDefinitionDiagramRequest.FromString,
+                    response_serializer=workflow__engine_dot_v1_dot_common__pb2.Diagram.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -442,6 +460,33 @@ class DefinitionService:
             '/workflow_engine.v1.DefinitionService/GetDefinitionResource',
             workflow__engine_dot_v1_dot_definitions__pb2.GetDefinitionResourceRequest.SerializeToString,
             workflow__engine_dot_v1_dot_definitions__pb2.DefinitionResource.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDefinitionDiagram(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/workflow_engine.v1.DefinitionService/GetDefinitionDiagram',
+            workflow__engine_dot_v1_dot_definitions__pb2.GetDefinitionDiagramRequest.SerializeToString,
+            workflow__engine_dot_v1_dot_common__pb2.Diagram.FromString,
             options,
             channel_credentials,
             insecure,

@@ -24,53 +24,56 @@ _sym_db = _symbol_database.Default()
 
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from . import common_pb2 as workflow__engine_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"workflow_engine/v1/execution.proto\x12\x12workflow_engine.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x86\x01\n\x08Incident\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x14\n\x0c\x65xecution_id\x18\x02 \x01(\t\x12\x12\n\nerror_type\x18\x03 \x01(\t\x12\x0f\n\x07message\x18\x04 \x01(\t\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa6\x05\n\tExecution\x12\n\n\x02id\x18\x01 \x01(\t\x12\x1a\n\rdefinition_id\x18\x02 \x01(\x03H\x00\x88\x01\x01\x12\x16\n\x0e\x64\x65\x66inition_key\x18\x03 \x01(\t\x12\x1a\n\x12\x64\x65\x66inition_version\x18\x04 \x01(\x05\x12\x0e\n\x06status\x18\x05 \x01(\t\x12\x19\n\x0c\x62usiness_key\x18\x06 \x01(\tH\x01\x88\x01\x01\x12\x1a\n\rstart_user_id\x18\x07 \x01(\tH\x02\x88\x01\x01\x12\x11\n\ttenant_id\x18\x08 \x01(\t\x12.\n\nstart_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x0b\x64uration_ms\x18\x0b \x01(\x03H\x03\x88\x01\x01\x12\x17\n\nend_reason\x18\x0c \x01(\tH\x04\x88\x01\x01\x12 \n\x13\x63urrent_activity_id\x18\r \x01(\tH\x05\x88\x01\x01\x12\x1a\n\x12\x61\x63tive_element_ids\x18\x0e \x03(\t\x12\x1f\n\x12parent_instance_id\x18\x0f \x01(\tH\x06\x88\x01\x01\x12\x13\n\x0bworkflow_id\x18\x10 \x01(\t\x12*\n\tvariables\x18\x11 \x01(\x0b\x32\x17.google.protobuf.Struct\x12/\n\tincidents\x18\x12 \x03(\x0b\x32\x1c.workflow_engine.v1.IncidentB\x10\n\x0e_definition_idB\x0f\n\r_business_keyB\x10\n\x0e_start_user_idB\x0e\n\x0c_duration_msB\r\n\x0b_end_reasonB\x16\n\x14_current_activity_idB\x15\n\x13_parent_instance_id\"\x9a\x02\n\x15StartExecutionRequest\x12\x18\n\x0e\x64\x65\x66inition_key\x18\x01 \x01(\tH\x00\x12\x17\n\rdefinition_id\x18\x02 \x01(\x03H\x00\x12\x14\n\x07version\x18\x03 \x01(\x05H\x01\x88\x01\x01\x12\x19\n\x0c\x62usiness_key\x18\x04 \x01(\tH\x02\x88\x01\x01\x12*\n\tvariables\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x14\n\x07user_id\x18\x06 \x01(\tH\x03\x88\x01\x01\x12\x16\n\ttenant_id\x18\x07 \x01(\tH\x04\x88\x01\x01\x42\x0c\n\ndefinitionB\n\n\x08_versionB\x0f\n\r_business_keyB\n\n\x08_user_idB\x0c\n\n_tenant_id\"*\n\x13GetExecutionRequest\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\"\xa4\x02\n\x15ListExecutionsRequest\x12\x16\n\x0e\x64\x65\x66inition_key\x18\x01 \x01(\t\x12\x1a\n\rdefinition_id\x18\x02 \x01(\x03H\x00\x88\x01\x01\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x14\n\x0c\x62usiness_key\x18\x04 \x01(\t\x12\x31\n\rstarted_after\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0estarted_before\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\ttenant_id\x18\x07 \x01(\t\x12\x11\n\tpage_size\x18\x08 \x01(\x05\x12\x12\n\npage_token\x18\t \x01(\tB\x10\n\x0e_definition_id\"_\n\x16ListExecutionsResponse\x12,\n\x05items\x18\x01 \x03(\x0b\x32\x1d.workflow_engine.v1.Execution\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"^\n\x15PauseExecutionRequest\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x14\n\x07user_id\x18\x03 \x01(\tH\x00\x88\x01\x01\x42\n\n\x08_user_id\"_\n\x16ResumeExecutionRequest\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x14\n\x07user_id\x18\x03 \x01(\tH\x00\x88\x01\x01\x42\n\n\x08_user_id\"b\n\x19TerminateExecutionRequest\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x14\n\x07user_id\x18\x03 \x01(\tH\x00\x88\x01\x01\x42\n\n\x08_user_id\"_\n\x16\x43\x61ncelExecutionRequest\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x14\n\x07user_id\x18\x03 \x01(\tH\x00\x88\x01\x01\x42\n\n\x08_user_id\"p\n\x15RetryExecutionRequest\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\x12\x14\n\x07node_id\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x14\n\x07user_id\x18\x03 \x01(\tH\x01\x88\x01\x01\x42\n\n\x08_node_idB\n\n\x08_user_id\"Q\n\x18\x45xecutionControlResponse\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x02 \x01(\t\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x03 \x01(\x08\"*\n\x13GetVariablesRequest\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\"x\n\x13SetVariablesRequest\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\x12*\n\tvariables\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x14\n\x07user_id\x18\x03 \x01(\tH\x00\x88\x01\x01\x42\n\n\x08_user_id\"L\n\tVariables\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\x12*\n\tvariables\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\"s\n\x11SendSignalRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12*\n\tvariables\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x16\n\ttenant_id\x18\x03 \x01(\tH\x00\x88\x01\x01\x42\x0c\n\n_tenant_id\"\'\n\x12SendSignalResponse\x12\x11\n\tdelivered\x18\x01 \x01(\x05\"\xf9\x01\n\x17\x43orrelateMessageRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x1c\n\x0f\x63orrelation_key\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x19\n\x0c\x62usiness_key\x18\x03 \x01(\tH\x01\x88\x01\x01\x12*\n\tvariables\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x16\n\ttenant_id\x18\x05 \x01(\tH\x02\x88\x01\x01\x12\x14\n\x07user_id\x18\x06 \x01(\tH\x03\x88\x01\x01\x42\x12\n\x10_correlation_keyB\x0f\n\r_business_keyB\x0c\n\n_tenant_idB\n\n\x08_user_id\"@\n\x18\x43orrelateMessageResponse\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\x12\x0f\n\x07started\x18\x02 \x01(\x08\x32\xce\t\n\x10\x45xecutionService\x12Z\n\x0eStartExecution\x12).workflow_engine.v1.StartExecutionRequest\x1a\x1d.workflow_engine.v1.Execution\x12V\n\x0cGetExecution\x12\'.workflow_engine.v1.GetExecutionRequest\x1a\x1d.workflow_engine.v1.Execution\x12g\n\x0eListExecutions\x12).workflow_engine.v1.ListExecutionsRequest\x1a*.workflow_engine.v1.ListExecutionsResponse\x12i\n\x0ePauseExecution\x12).workflow_engine.v1.PauseExecutionRequest\x1a,.workflow_engine.v1.ExecutionControlResponse\x12k\n\x0fResumeExecution\x12*.workflow_engine.v1.ResumeExecutionRequest\x1a,.workflow_engine.v1.ExecutionControlResponse\x12q\n\x12TerminateExecution\x12-.workflow_engine.v1.TerminateExecutionRequest\x1a,.workflow_engine.v1.ExecutionControlResponse\x12k\n\x0f\x43\x61ncelExecution\x12*.workflow_engine.v1.CancelExecutionRequest\x1a,.workflow_engine.v1.ExecutionControlResponse\x12i\n\x0eRetryExecution\x12).workflow_engine.v1.RetryExecutionRequest\x1a,.workflow_engine.v1.ExecutionControlResponse\x12V\n\x0cGetVariables\x12\'.workflow_engine.v1.GetVariablesRequest\x1a\x1d.workflow_engine.v1.Variables\x12V\n\x0cSetVariables\x12\'.workflow_engine.v1.SetVariablesRequest\x1a\x1d.workflow_engine.v1.Variables\x12[\n\nSendSignal\x12%.workflow_engine.v1.SendSignalRequest\x1a&.workflow_engine.v1.SendSignalResponse\x12m\n\x10\x43orrelateMessage\x12+.workflow_engine.v1.CorrelateMessageRequest\x1a,.workflow_engine.v1.CorrelateMessageResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"workflow_engine/v1/execution.proto\x12\x12workflow_engine.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fworkflow_engine/v1/common.proto\"\x86\x01\n\x08Incident\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x14\n\x0c\x65xecution_id\x18\x02 \x01(\t\x12\x12\n\nerror_type\x18\x03 \x01(\t\x12\x0f\n\x07message\x18\x04 \x01(\t\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa6\x05\n\tExecution\x12\n\n\x02id\x18\x01 \x01(\t\x12\x1a\n\rdefinition_id\x18\x02 \x01(\x03H\x00\x88\x01\x01\x12\x16\n\x0e\x64\x65\x66inition_key\x18\x03 \x01(\t\x12\x1a\n\x12\x64\x65\x66inition_version\x18\x04 \x01(\x05\x12\x0e\n\x06status\x18\x05 \x01(\t\x12\x19\n\x0c\x62usiness_key\x18\x06 \x01(\tH\x01\x88\x01\x01\x12\x1a\n\rstart_user_id\x18\x07 \x01(\tH\x02\x88\x01\x01\x12\x11\n\ttenant_id\x18\x08 \x01(\t\x12.\n\nstart_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x0b\x64uration_ms\x18\x0b \x01(\x03H\x03\x88\x01\x01\x12\x17\n\nend_reason\x18\x0c \x01(\tH\x04\x88\x01\x01\x12 \n\x13\x63urrent_activity_id\x18\r \x01(\tH\x05\x88\x01\x01\x12\x1a\n\x12\x61\x63tive_element_ids\x18\x0e \x03(\t\x12\x1f\n\x12parent_instance_id\x18\x0f \x01(\tH\x06\x88\x01\x01\x12\x13\n\x0bworkflow_id\x18\x10 \x01(\t\x12*\n\tvariables\x18\x11 \x01(\x0b\x32\x17.google.protobuf.Struct\x12/\n\tincidents\x18\x12 \x03(\x0b\x32\x1c.workflow_engine.v1.IncidentB\x10\n\x0e_definition_idB\x0f\n\r_business_keyB\x10\n\x0e_start_user_idB\x0e\n\x0c_duration_msB\r\n\x0b_end_reasonB\x16\n\x14_current_activity_idB\x15\n\x13_parent_instance_id\"\x9a\x02\n\x15StartExecutionRequest\x12\x18\n\x0e\x64\x65\x66inition_key\x18\x01 \x01(\tH\x00\x12\x17\n\rdefinition_id\x18\x02 \x01(\x03H\x00\x12\x14\n\x07version\x18\x03 \x01(\x05H\x01\x88\x01\x01\x12\x19\n\x0c\x62usiness_key\x18\x04 \x01(\tH\x02\x88\x01\x01\x12*\n\tvariables\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x14\n\x07user_id\x18\x06 \x01(\tH\x03\x88\x01\x01\x12\x16\n\ttenant_id\x18\x07 \x01(\tH\x04\x88\x01\x01\x42\x0c\n\ndefinitionB\n\n\x08_versionB\x0f\n\r_business_keyB\n\n\x08_user_idB\x0c\n\n_tenant_id\"*\n\x13GetExecutionRequest\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\"\xa4\x02\n\x15ListExecutionsRequest\x12\x16\n\x0e\x64\x65\x66inition_key\x18\x01 \x01(\t\x12\x1a\n\rdefinition_id\x18\x02 \x01(\x03H\x00\x88\x01\x01\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x14\n\x0c\x62usiness_key\x18\x04 \x01(\t\x12\x31\n\rstarted_after\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0estarted_before\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\ttenant_id\x18\x07 \x01(\t\x12\x11\n\tpage_size\x18\x08 \x01(\x05\x12\x12\n\npage_token\x18\t \x01(\tB\x10\n\x0e_definition_id\"_\n\x16ListExecutionsResponse\x12,\n\x05items\x18\x01 \x03(\x0b\x32\x1d.workflow_engine.v1.Execution\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"^\n\x15PauseExecutionRequest\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x14\n\x07user_id\x18\x03 \x01(\tH\x00\x88\x01\x01\x42\n\n\x08_user_id\"_\n\x16ResumeExecutionRequest\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x14\n\x07user_id\x18\x03 \x01(\tH\x00\x88\x01\x01\x42\n\n\x08_user_id\"b\n\x19TerminateExecutionRequest\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x14\n\x07user_id\x18\x03 \x01(\tH\x00\x88\x01\x01\x42\n\n\x08_user_id\"_\n\x16\x43\x61ncelExecutionRequest\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x14\n\x07user_id\x18\x03 \x01(\tH\x00\x88\x01\x01\x42\n\n\x08_user_id\"p\n\x15RetryExecutionRequest\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\x12\x14\n\x07node_id\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x14\n\x07user_id\x18\x03 \x01(\tH\x01\x88\x01\x01\x42\n\n\x08_node_idB\n\n\x08_user_id\"Q\n\x18\x45xecutionControlResponse\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x02 \x01(\t\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x03 \x01(\x08\"*\n\x13GetVariablesRequest\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\"x\n\x13SetVariablesRequest\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\x12*\n\tvariables\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x14\n\x07user_id\x18\x03 \x01(\tH\x00\x88\x01\x01\x42\n\n\x08_user_id\"L\n\tVariables\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\x12*\n\tvariables\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\"s\n\x11SendSignalRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12*\n\tvariables\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x16\n\ttenant_id\x18\x03 \x01(\tH\x00\x88\x01\x01\x42\x0c\n\n_tenant_id\"\'\n\x12SendSignalResponse\x12\x11\n\tdelivered\x18\x01 \x01(\x05\"\xf9\x01\n\x17\x43orrelateMessageRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x1c\n\x0f\x63orrelation_key\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x19\n\x0c\x62usiness_key\x18\x03 \x01(\tH\x01\x88\x01\x01\x12*\n\tvariables\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x16\n\ttenant_id\x18\x05 \x01(\tH\x02\x88\x01\x01\x12\x14\n\x07user_id\x18\x06 \x01(\tH\x03\x88\x01\x01\x42\x12\n\x10_correlation_keyB\x0f\n\r_business_keyB\x0c\n\n_tenant_idB\n\n\x08_user_id\"@\n\x18\x43orrelateMessageResponse\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\x12\x0f\n\x07started\x18\x02 \x01(\x08\"0\n\x19GetInstanceDiagramRequest\x12\x13\n\x0binstance_id\x18\x01 \x01(\t2\xb0\n\n\x10\x45xecutionService\x12Z\n\x0eStartExecution\x12).workflow_engine.v1.StartExecutionRequest\x1a\x1d.workflow_engine.v1.Execution\x12V\n\x0cGetExecution\x12\'.workflow_engine.v1.GetExecutionRequest\x1a\x1d.workflow_engine.v1.Execution\x12g\n\x0eListExecutions\x12).workflow_engine.v1.ListExecutionsRequest\x1a*.workflow_engine.v1.ListExecutionsResponse\x12i\n\x0ePauseExecution\x12).workflow_engine.v1.PauseExecutionRequest\x1a,.workflow_engine.v1.ExecutionControlResponse\x12k\n\x0fResumeExecution\x12*.workflow_engine.v1.ResumeExecutionRequest\x1a,.workflow_engine.v1.ExecutionControlResponse\x12q\n\x12TerminateExecution\x12-.workflow_engine.v1.TerminateExecutionRequest\x1a,.workflow_engine.v1.ExecutionControlResponse\x12k\n\x0f\x43\x61ncelExecution\x12*.workflow_engine.v1.CancelExecutionRequest\x1a,.workflow_engine.v1.ExecutionControlResponse\x12i\n\x0eRetryExecution\x12).workflow_engine.v1.RetryExecutionRequest\x1a,.workflow_engine.v1.ExecutionControlResponse\x12V\n\x0cGetVariables\x12\'.workflow_engine.v1.GetVariablesRequest\x1a\x1d.workflow_engine.v1.Variables\x12V\n\x0cSetVariables\x12\'.workflow_engine.v1.SetVariablesRequest\x1a\x1d.workflow_engine.v1.Variables\x12[\n\nSendSignal\x12%.workflow_engine.v1.SendSignalRequest\x1a&.workflow_engine.v1.SendSignalResponse\x12m\n\x10\x43orrelateMessage\x12+.workflow_engine.v1.CorrelateMessageRequest\x1a,.workflow_engine.v1.CorrelateMessageResponse\x12`\n\x12GetInstanceDiagram\x12-.workflow_engine.v1.GetInstanceDiagramRequest\x1a\x1b.workflow_engine.v1.Diagramb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'workflow_engine.v1.execution_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_INCIDENT']._serialized_start=122
-  _globals['_INCIDENT']._serialized_end=256
-  _globals['_EXECUTION']._serialized_start=259
-  _globals['_EXECUTION']._serialized_end=937
-  _globals['_STARTEXECUTIONREQUEST']._serialized_start=940
-  _globals['_STARTEXECUTIONREQUEST']._serialized_end=1222
-  _globals['_GETEXECUTIONREQUEST']._serialized_start=1224
-  _globals['_GETEXECUTIONREQUEST']._serialized_end=1266
-  _globals['_LISTEXECUTIONSREQUEST']._serialized_start=1269
-  _globals['_LISTEXECUTIONSREQUEST']._serialized_end=1561
-  _globals['_LISTEXECUTIONSRESPONSE']._serialized_start=1563
-  _globals['_LISTEXECUTIONSRESPONSE']._serialized_end=1658
-  _globals['_PAUSEEXECUTIONREQUEST']._serialized_start=1660
-  _globals['_PAUSEEXECUTIONREQUEST']._serialized_end=1754
-  _globals['_RESUMEEXECUTIONREQUEST']._serialized_start=1756
-  _globals['_RESUMEEXECUTIONREQUEST']._serialized_end=1851
-  _globals['_TERMINATEEXECUTIONREQUEST']._serialized_start=1853
-  _globals['_TERMINATEEXECUTIONREQUEST']._serialized_end=1951
-  _globals['_CANCELEXECUTIONREQUEST']._serialized_start=1953
-  _globals['_CANCELEXECUTIONREQUEST']._serialized_end=2048
-  _globals['_RETRYEXECUTIONREQUEST']._serialized_start=2050
-  _globals['_RETRYEXECUTIONREQUEST']._serialized_end=2162
-  _globals['_EXECUTIONCONTROLRESPONSE']._serialized_start=2164
-  _globals['_EXECUTIONCONTROLRESPONSE']._serialized_end=2245
-  _globals['_GETVARIABLESREQUEST']._serialized_start=2247
-  _globals['_GETVARIABLESREQUEST']._serialized_end=2289
-  _globals['_SETVARIABLESREQUEST']._serialized_start=2291
-  _globals['_SETVARIABLESREQUEST']._serialized_end=2411
-  _globals['_VARIABLES']._serialized_start=2413
-  _globals['_VARIABLES']._serialized_end=2489
-  _globals['_SENDSIGNALREQUEST']._serialized_start=2491
-  _globals['_SENDSIGNALREQUEST']._serialized_end=2606
-  _globals['_SENDSIGNALRESPONSE']._serialized_start=2608
-  _globals['_SENDSIGNALRESPONSE']._serialized_end=2647
-  _globals['_CORRELATEMESSAGEREQUEST']._serialized_start=2650
-  _globals['_CORRELATEMESSAGEREQUEST']._serialized_end=2899
-  _globals['_CORRELATEMESSAGERESPONSE']._serialized_start=2901
-  _globals['_CORRELATEMESSAGERESPONSE']._serialized_end=2965
-  _globals['_EXECUTIONSERVICE']._serialized_start=2968
-  _globals['_EXECUTIONSERVICE']._serialized_end=4198
+  _globals['_INCIDENT']._serialized_start=155
+  _globals['_INCIDENT']._serialized_end=289
+  _globals['_EXECUTION']._serialized_start=292
+  _globals['_EXECUTION']._serialized_end=970
+  _globals['_STARTEXECUTIONREQUEST']._serialized_start=973
+  _globals['_STARTEXECUTIONREQUEST']._serialized_end=1255
+  _globals['_GETEXECUTIONREQUEST']._serialized_start=1257
+  _globals['_GETEXECUTIONREQUEST']._serialized_end=1299
+  _globals['_LISTEXECUTIONSREQUEST']._serialized_start=1302
+  _globals['_LISTEXECUTIONSREQUEST']._serialized_end=1594
+  _globals['_LISTEXECUTIONSRESPONSE']._serialized_start=1596
+  _globals['_LISTEXECUTIONSRESPONSE']._serialized_end=1691
+  _globals['_PAUSEEXECUTIONREQUEST']._serialized_start=1693
+  _globals['_PAUSEEXECUTIONREQUEST']._serialized_end=1787
+  _globals['_RESUMEEXECUTIONREQUEST']._serialized_start=1789
+  _globals['_RESUMEEXECUTIONREQUEST']._serialized_end=1884
+  _globals['_TERMINATEEXECUTIONREQUEST']._serialized_start=1886
+  _globals['_TERMINATEEXECUTIONREQUEST']._serialized_end=1984
+  _globals['_CANCELEXECUTIONREQUEST']._serialized_start=1986
+  _globals['_CANCELEXECUTIONREQUEST']._serialized_end=2081
+  _globals['_RETRYEXECUTIONREQUEST']._serialized_start=2083
+  _globals['_RETRYEXECUTIONREQUEST']._serialized_end=2195
+  _globals['_EXECUTIONCONTROLRESPONSE']._serialized_start=2197
+  _globals['_EXECUTIONCONTROLRESPONSE']._serialized_end=2278
+  _globals['_GETVARIABLESREQUEST']._serialized_start=2280
+  _globals['_GETVARIABLESREQUEST']._serialized_end=2322
+  _globals['_SETVARIABLESREQUEST']._serialized_start=2324
+  _globals['_SETVARIABLESREQUEST']._serialized_end=2444
+  _globals['_VARIABLES']._serialized_start=2446
+  _globals['_VARIABLES']._serialized_end=2522
+  _globals['_SENDSIGNALREQUEST']._serialized_start=2524
+  _globals['_SENDSIGNALREQUEST']._serialized_end=2639
+  _globals['_SENDSIGNALRESPONSE']._serialized_start=2641
+  _globals['_SENDSIGNALRESPONSE']._serialized_end=2680
+  _globals['_CORRELATEMESSAGEREQUEST']._serialized_start=2683
+  _globals['_CORRELATEMESSAGEREQUEST']._serialized_end=2932
+  _globals['_CORRELATEMESSAGERESPONSE']._serialized_start=2934
+  _globals['_CORRELATEMESSAGERESPONSE']._serialized_end=2998
+  _globals['_GETINSTANCEDIAGRAMREQUEST']._serialized_start=3000
+  _globals['_GETINSTANCEDIAGRAMREQUEST']._serialized_end=3048
+  _globals['_EXECUTIONSERVICE']._serialized_start=3051
+  _globals['_EXECUTIONSERVICE']._serialized_end=4379
 # @@protoc_insertion_point(module_scope)

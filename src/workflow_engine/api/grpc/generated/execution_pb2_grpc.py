@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from . import common_pb2 as workflow__engine_dot_v1_dot_common__pb2
 from . import execution_pb2 as workflow__engine_dot_v1_dot_execution__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -95,6 +96,11 @@ class ExecutionServiceStub:
                 request_serializer=workflow__engine_dot_v1_dot_execution__pb2.CorrelateMessageRequest.SerializeToString,
                 response_deserializer=workflow__engine_dot_v1_dot_execution__pb2.CorrelateMessageResponse.FromString,
                 _registered_method=True)
+        self.GetInstanceDiagram = channel.unary_unary(
+                '/workflow_engine.v1.ExecutionService/GetInstanceDiagram',
+                request_serializer=workflow__engine_dot_v1_dot_execution__pb2.GetInstanceDiagramRequest.SerializeToString,
+                response_deserializer=workflow__engine_dot_v1_dot_common__pb2.Diagram.FromString,
+                _registered_method=True)
 
 
 class ExecutionServiceServicer:
@@ -185,6 +191,14 @@ class ExecutionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetInstanceDiagram(self, request, context):
+        """The instance's diagram as SVG with active, done, failed and waiting nodes and the flows
+        taken (NOT_FOUND also when its definition version was deleted).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ExecutionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -247,6 +261,11 @@ def add_ExecutionServiceServicer_to_server(servicer, server):
                     servicer.CorrelateMessage,
                     request_deserializer=workflow__engine_dot_v1_dot_execution__pb2.CorrelateMessageRequest.FromString,
                     response_serializer=workflow__engine_dot_v1_dot_execution__pb2.CorrelateMessageResponse.SerializeToString,
+            ),
+            'GetInstanceDiagram': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetInstanceDiagram,
+                    request_deserializer=workflow__engine_dot_v1_dot_execution__pb2.GetInstanceDiagramRequest.FromString,
+                    response_serializer=workflow__engine_dot_v1_dot_common__pb2.Diagram.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -574,6 +593,33 @@ class ExecutionService:
             '/workflow_engine.v1.ExecutionService/CorrelateMessage',
             workflow__engine_dot_v1_dot_execution__pb2.CorrelateMessageRequest.SerializeToString,
             workflow__engine_dot_v1_dot_execution__pb2.CorrelateMessageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetInstanceDiagram(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/workflow_engine.v1.ExecutionService/GetInstanceDiagram',
+            workflow__engine_dot_v1_dot_execution__pb2.GetInstanceDiagramRequest.SerializeToString,
+            workflow__engine_dot_v1_dot_common__pb2.Diagram.FromString,
             options,
             channel_credentials,
             insecure,
