@@ -1,0 +1,150 @@
+"""`wfe dev`, `serve`, `worker` and `migrate`: the commands that run the product itself.
+
+Heavy imports (Temporal, the server, the store) happen inside the commands so that the client
+commands start quickly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from workflow_engine.cli.console import err, load_cli_settings, out
+
+
+def dev(
+    http_port: Annotated[int | None, typer.Option(help="REST port [8080].")] = None,
+    grpc_port: Annotated[int | None, typer.Option(help="gRPC port [9090].")] = None,
+    temporal_port: Annotated[
+        int | None, typer.Option(help="Temporal frontend port [7233].")
+    ] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Where state is kept [.wfe].")] = None,
+) -> None:
+    """Run everything embedded: Temporal dev server, SQLite, REST, gRPC, the examples."""
+    from workflow_engine.dev import PortInUseError, run_dev
+
+    settings = load_cli_settings(
+        http_port=http_port, grpc_port=grpc_port, temporal_port=temporal_port, data_dir=data_dir
+    )
+    try:
+        asyncio.run(run_dev(settings))
+    except PortInUseError as exc:
+        err.print(f"[red]cannot start:[/red] {exc}")
+        raise typer.Exit(1) from None
+
+
+def serve() -> None:
+    """Serve REST and gRPC against the configured database and Temporal (API replica)."""
+    from temporalio.client import Client
+
+    from workflow_engine.dev import log_auth_mode
+    from workflow_engine.engine.worker import implemented_listener_names
+    from workflow_engine.observability.tracing import configure_tracing, temporal_interceptors
+    from workflow_engine.server import serve_api
+    from workflow_engine.services.container import build_services
+
+    settings = load_cli_settings()
+    log_auth_mode(settings)
+    # Listener classes the workers implement (their activity modules / listener_classes):
+    # instances started here record the others as skipped instead of waiting for them.
+    listeners = implemented_listener_names(settings)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        configure_tracing(endpoint=settings.otel_exporter_otlp_endpoint)
+        address = settings.effective_temporal_address
+        try:
+            client = await Client.connect(
+                address, namespace=settings.temporal_namespace, interceptors=temporal_interceptors()
+            )
+        except Exception as exc:
+            err.print(
+                f"[red]cannot reach Temporal at {address}[/red] (namespace "
+                f"'{settings.temporal_namespace}'): {exc} — set WFE_TEMPORAL_ADDRESS"
+            )
+            raise typer.Exit(1) from None
+        services = await build_services(
+            settings, temporal_client=client, implemented_listeners=listeners
+        )
+        try:
+            await serve_api(services, stop=stop)
+        finally:
+            await services.aclose()
+
+    asyncio.run(main())
+
+
+def worker(
+    task_queue: Annotated[
+        str | None, typer.Option(help="Task queue to poll (default: the task_queue setting).")
+    ] = None,
+    activity_module: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--activity-module",
+            "-m",
+            help="User activity module (dotted name or .py path); repeatable; adds to "
+            "settings.activity_modules.",
+        ),
+    ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(help="Serve this worker's Prometheus metrics on this port (/metrics)."),
+    ] = None,
+) -> None:
+    """Run a Temporal worker: process instances plus built-in, engine and user activities."""
+    from workflow_engine.engine.activities.registry import ActivityLoadError
+    from workflow_engine.engine.worker import WorkerSetupError, run_worker
+    from workflow_engine.services.history_cleanup import run_cleanup_job
+
+    settings = load_cli_settings(task_queue=task_queue, metrics_port=metrics_port)
+    if activity_module:
+        settings = settings.model_copy(
+            update={"activity_modules": [*settings.activity_modules, *activity_module]}
+        )
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        # With a retention set, the worker also expires old history now and then.
+        await asyncio.gather(run_worker(settings, stop=stop), run_cleanup_job(settings, stop=stop))
+
+    try:
+        asyncio.run(main())
+    except (ActivityLoadError, WorkerSetupError) as exc:
+        err.print(f"[red]cannot start the worker:[/red] {exc}")
+        raise typer.Exit(1) from None
+    except RuntimeError as exc:
+        # temporalio reports an unreachable server as a RuntimeError from its core.
+        err.print(
+            f"[red]worker failed:[/red] {exc} (Temporal at {settings.effective_temporal_address})"
+        )
+        raise typer.Exit(1) from None
+
+
+def migrate() -> None:
+    """Upgrade the configured database schema to the newest revision."""
+    from workflow_engine.store.migrations import migrate as run_migrations
+
+    settings = load_cli_settings()
+    asyncio.run(run_migrations(settings.effective_database_url))
+    out.print(f"database at {redact_url(settings.effective_database_url)} is up to date")
+
+
+def redact_url(url: str) -> str:
+    """Hide a password in a database URL before printing it."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in creds else url
