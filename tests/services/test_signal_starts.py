@@ -7,6 +7,7 @@ by running processes, and the idempotency of a retried throw activity.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -22,12 +23,14 @@ from tests.api.live_engine import running_engine
 from tests.services.support import eventually
 from workflow_engine.engine.activities import signals as signal_activities
 from workflow_engine.engine.contract import workflow_id
+from workflow_engine.model.parser import parse_definition
 from workflow_engine.security import Principal, acting_as
 from workflow_engine.services.container import Services
 from workflow_engine.services.definition_source import DefinitionFormat
 from workflow_engine.services.errors import PermissionDeniedError, ValidationFailedError
-from workflow_engine.services.signals import derived_id
+from workflow_engine.services.signals import derived_id, signal_starts
 from workflow_engine.store.instances import InstanceFilters, InstanceRecord, InstanceRepository
+from workflow_engine.store.subscriptions import SubscriptionRepository
 
 ACME, GLOBEX = "acme", "globex"
 SIGNAL = "Order placed"
@@ -120,14 +123,16 @@ async def instances_of(services: Services, key: str) -> list[InstanceRecord]:
     return items
 
 
-async def active_nodes(services: Services, instance_id: str) -> tuple[str, ...]:
+async def reaches(services: Services, instance_id: str, *active: str) -> None:
+    """Wait until the instance's active nodes are `active` (the projection is asynchronous)."""
+
     async def probe() -> tuple[str, ...]:
         async with services.database.session() as session:
             record = await InstanceRepository(session).get(instance_id)
         assert record is not None
         return record.active_activity_ids
 
-    return await eventually(probe, bool, within=30)
+    await eventually(probe, lambda nodes: nodes == active, within=30)
 
 
 async def started_at(services: Services, instance_id: str) -> str:
@@ -181,7 +186,7 @@ async def test_broadcast_starts_the_latest_active_version_of_each_catching_defin
     assert orders.tenant_id == ACME
     assert orders.start_user_id == "op-acme"
     assert started["audit"].process_definition_id == by_name
-    assert await active_nodes(services, orders.id) == ("new_task",)
+    await reaches(services, orders.id, "new_task")
     assert await started_at(services, orders.id) == "by_signal"
     detail = await services.instances.get(orders.id)
     assert detail.variables["order"] == "o-1"
@@ -221,7 +226,7 @@ async def test_waiting_instances_get_the_signal_and_new_instances_do_not(
     }
     await deploy(services, waiter)
     waiting = await services.instances.start(definition_key="waiter")
-    assert await active_nodes(services, waiting.id) == ("wait",)
+    await reaches(services, waiting.id, "wait")
     # A definition that starts on the signal and then waits for it again.
     starts_and_waits = json.loads(json.dumps(waiter).replace('"waiter"', '"relay"'))
     starts_and_waits["elements"][0]["config"] = {"signal_ref": "sig_order"}
@@ -230,10 +235,10 @@ async def test_waiting_instances_get_the_signal_and_new_instances_do_not(
     outcome = await services.signals.send(SIGNAL, variables={"n": 1})
 
     assert (outcome.delivered, outcome.started) == (1, 1)
-    await eventually(lambda: active_nodes(services, waiting.id), lambda a: a == ("after",))
+    await reaches(services, waiting.id, "after")
     (relay,) = await instances_of(services, "relay")
     # Delivery comes before starting: the new instance waits for the next broadcast.
-    assert await active_nodes(services, relay.id) == ("wait",)
+    await reaches(services, relay.id, "wait")
     assert relay.start_user_id is None  # the system principal (auth off) is nobody
 
 
@@ -241,11 +246,11 @@ async def test_none_and_signal_starts_of_one_process(engine: Services) -> None:
     services = engine
     await deploy(services, started_by_signal("both", task="signalled", none_start_task="manual"))
     by_hand = await services.instances.start(definition_key="both")
-    assert await active_nodes(services, by_hand.id) == ("manual",)
+    await reaches(services, by_hand.id, "manual")
     assert await started_at(services, by_hand.id) == "plain"
     outcome = await services.signals.send(SIGNAL)
     (signalled,) = outcome.started_instance_ids
-    assert await active_nodes(services, signalled) == ("signalled",)
+    await reaches(services, signalled, "signalled")
     assert await started_at(services, signalled) == "by_signal"
 
 
@@ -261,7 +266,7 @@ async def test_a_thrown_signal_starts_another_process(engine: Services, at_end: 
 
     assert await eventually(finished, lambda s: s != "running", within=30) == "completed"
     (listener,) = await eventually(lambda: instances_of(services, "listener"), bool, within=30)
-    assert await active_nodes(services, listener.id) == ("handle",)
+    await reaches(services, listener.id, "handle")
     variables = (await services.instances.get(listener.id)).variables
     if at_end:  # an end event has no input_mapping: the signal carries no variables
         assert "order" not in variables
@@ -293,13 +298,79 @@ async def test_a_retried_throw_activity_starts_nothing_twice(engine: Services) -
     assert first["started_instance_ids"] == again["started_instance_ids"]
     (only,) = first["started_instance_ids"]
     assert [r.id for r in await instances_of(services, "listener")] == [only]
-    assert await active_nodes(services, only) == ("handle",)
+    await reaches(services, only, "handle")
     # Another throw (next activity of the same run) starts a new instance.
     next_throw = ActivityEnvironment()
     next_throw.info = replace(first_throw.info, activity_id="7")
     other = await next_throw.run(broadcast, request)
     assert other["started_instance_ids"] != first["started_instance_ids"]
     assert len(await instances_of(services, "listener")) == 2
+
+
+async def test_a_retried_throw_activity_delivers_once_to_waiting_instances(
+    engine: Services,
+) -> None:
+    services = engine
+    listening = {
+        "process": {"id": "auditor", "key": "auditor"},
+        "elements": [
+            {"id": "start", "type": "startEvent", "outgoing": ["work"]},
+            {"id": "work", "type": "userTask", "outgoing": ["end"]},
+            {"id": "end", "type": "endEvent"},
+            {
+                "id": "on_order",
+                "type": "subProcess",
+                "config": {
+                    "triggered_by_event": True,
+                    "elements": [
+                        {
+                            "id": "order_seen",
+                            "type": "startEvent",
+                            "config": {"signal_ref": "sig_order", "is_interrupting": False},
+                            "outgoing": ["order_done"],
+                        },
+                        {"id": "order_done", "type": "endEvent"},
+                    ],
+                },
+            },
+        ],
+        "signal_definitions": SIGNALS,
+    }
+    await deploy(services, listening)
+    auditor = await services.instances.start(definition_key="auditor")
+    await reaches(services, auditor.id, "work")
+
+    async def mirrored() -> int:
+        async with services.database.session() as session:
+            subs = await SubscriptionRepository(session).of_instance(auditor.id)
+        return sum(s.kind == "signal" for s in subs)
+
+    await eventually(mirrored, lambda n: n == 1, within=30)
+    broadcast, _ = signal_activities.build_activities(services)
+    attempt = ActivityEnvironment()
+    attempt.info = replace(
+        attempt.info, workflow_id="pi-x", workflow_run_id=str(uuid.uuid4()), activity_id="1"
+    )
+    request = {"name": SIGNAL, "tenant_id": ""}
+    assert (await attempt.run(broadcast, request))["delivered"] == 1
+    assert (await attempt.run(broadcast, request))["delivered"] == 1  # the retry
+
+    async def triggered() -> int:
+        async with services.database.session() as session:
+            events = await InstanceRepository(session).events(
+                auditor.id, types=("event_subprocess.triggered",)
+            )
+        return len(events)
+
+    assert await eventually(triggered, lambda n: n >= 1, within=30) == 1
+    # Another throw is another delivery: the re-armed event subprocess runs again.
+    await eventually(mirrored, lambda n: n == 1, within=30)
+    other = ActivityEnvironment()
+    other.info = replace(attempt.info, activity_id="2")
+    assert (await other.run(broadcast, request))["delivered"] == 1
+    assert await eventually(triggered, lambda n: n >= 2, within=30) == 2
+    await asyncio.sleep(0.5)
+    assert await triggered() == 2
 
 
 async def test_a_retry_starts_the_workflow_an_interrupted_attempt_left_unstarted(
@@ -323,7 +394,7 @@ async def test_a_retry_starts_the_workflow_an_interrupted_attempt_left_unstarted
     outcome = await services.signals.send(SIGNAL, request_id=request_id)
 
     assert outcome.started_instance_ids == (instance_id,)
-    assert await active_nodes(services, instance_id) == ("handle",)
+    await reaches(services, instance_id, "handle")
     assert [r.id for r in await instances_of(services, "listener")] == [instance_id]
 
 
@@ -372,3 +443,30 @@ async def test_starting_by_signal_needs_signal_send_and_stays_in_the_tenant(
     assert tenants == [ACME, GLOBEX, GLOBEX]
     start_users = {r.start_user_id for r in await instances_of(services, "orders")}
     assert start_users == {"root"}
+
+
+def test_signal_starts_are_top_level_start_events_matched_by_id_or_name() -> None:
+    document = started_by_signal("k", none_start_task="manual")
+    document["elements"].append(
+        {
+            "id": "events",
+            "type": "subProcess",
+            "config": {
+                "triggered_by_event": True,
+                "elements": [
+                    {
+                        "id": "inner",
+                        "type": "startEvent",
+                        "config": {"signal_ref": "sig_order"},
+                        "outgoing": ["inner_end"],
+                    },
+                    {"id": "inner_end", "type": "endEvent"},
+                ],
+            },
+        }
+    )
+    model, issues = parse_definition(document)
+    assert model is not None, issues
+    assert signal_starts(model, SIGNAL) == ["by_signal"]
+    assert signal_starts(model, "sig_order") == ["by_signal"]
+    assert signal_starts(model, "Order shipped") == []

@@ -247,7 +247,10 @@ class SignalService:
                     page_token=token,
                 )
             for record in page:
-                model = await self._definitions.cached_model(record.id)
+                try:
+                    model = await self._definitions.cached_model(record.id)
+                except NotFoundError:
+                    continue  # deleted since the page was read
                 nodes = signal_starts(model, name)
                 # A non-executable process deploys but never runs; the validator allows one
                 # start per signal, the first is taken should an older definition have more.
