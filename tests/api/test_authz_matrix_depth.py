@@ -310,11 +310,11 @@ async def test_a_user_never_sees_another_users_instance(
                 await api.services.instances.terminate(ended[running], reason="depth: ended")
         for finished in ended.values():
 
-            async def historic(f: str = finished) -> int:
+            async def historic_status(f: str = finished) -> int:
                 url = f"/api/v1/history/instances/{f}"
                 return (await api.call(ADMIN, "GET", url)).status_code
 
-            await eventually(historic, lambda status: status == 200, within=30)
+            await eventually(historic_status, lambda status: status == 200, within=30)
         steps = await api.call(ADMIN, "GET", f"/api/v1/instances/{bobs}/steps")
         step_id = steps.json()["steps"][0]["step_id"]
         own_steps = await api.call(ADMIN, "GET", f"/api/v1/instances/{own}/steps")
