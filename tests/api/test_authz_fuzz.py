@@ -4,8 +4,8 @@ A fixed two-tenant world (definitions, running instances with open tasks, ended 
 audit entries) runs on Temporal; hypothesis draws principals (any role set, including unknown
 roles and none; any tenant, including '' and one that owns nothing; any user and groups) and
 an optional `tenant_id` query parameter, mints a real token, and calls every list endpoint over
-the REST app, on SQLite and PostgreSQL. Every answer is 200 or 403, and a 200 of a non-admin contains no marker of a
-tenant other than the caller's (ids, keys, names, business keys of that tenant's objects).
+the REST app, on SQLite and PostgreSQL. Every answer is 200 or 403, and a 200 of a non-admin
+contains no marker of a tenant other than the caller's (ids, keys, names, business keys).
 """
 
 from __future__ import annotations
