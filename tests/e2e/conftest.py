@@ -86,7 +86,7 @@ def _wait_ready(server: DevServer, timeout: float = 120) -> None:
     last = "no answer"
     while time.monotonic() < deadline:
         if server.proc.poll() is not None:
-            output = server.proc.stdout.read() if server.proc.stdout else ""
+            output = server.log_file.read_text(encoding="utf-8", errors="replace")[-4000:]
             pytest.fail(f"wfe dev exited with {server.proc.returncode}:\n{output}")
         try:
             response = httpx.get(f"{server.base_url}/readyz", timeout=2)

@@ -138,7 +138,9 @@ def _wait_task(client: httpx.Client, admin: str, instance_id: str) -> None:
     pytest.fail(f"no task for instance {instance_id} within 30 s")
 
 
-@pytest.fixture(scope="module")
+# Session scope, like the server: a module fixture would be built again each time a shuffled
+# run comes back to this module, starting more instances for alice than the tests expect.
+@pytest.fixture(scope="session")
 def world(auth_server: DevServer) -> World:
     admin = _token("root", roles="admin", tenant=None)
     with httpx.Client(base_url=auth_server.base_url, timeout=30) as client:
