@@ -28,7 +28,8 @@ from workflow_engine.security import Principal, acting_as
 from workflow_engine.services.container import Services
 from workflow_engine.services.definition_source import DefinitionFormat
 from workflow_engine.services.errors import PermissionDeniedError, ValidationFailedError
-from workflow_engine.services.signals import derived_id, signal_starts
+from workflow_engine.services.idempotency import RequestScope
+from workflow_engine.services.signals import signal_starts
 from workflow_engine.store.instances import InstanceFilters, InstanceRecord, InstanceRepository
 from workflow_engine.store.subscriptions import SubscriptionRepository
 
@@ -380,7 +381,8 @@ async def test_a_retry_starts_the_workflow_an_interrupted_attempt_left_unstarted
     definition_id = await deploy(services, started_by_signal("listener"))
     # Run ids are unique: so is the request id (Temporal outlives each test's database).
     request_id = f"pi-thrower/{uuid.uuid4()}/5"
-    instance_id = derived_id(request_id, f"start:{definition_id}")
+    # Derived within the request's scope (the system principal's: every tenant, None).
+    instance_id = RequestScope("signal", None, request_id).derived(f"start:{definition_id}")
     # An attempt that died after writing the row, before Temporal started the workflow.
     async with services.database.session() as session:
         await InstanceRepository(session).create(

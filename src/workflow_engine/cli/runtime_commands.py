@@ -169,16 +169,34 @@ def complete(
     )
 
 
+RequestIdOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--request-id",
+        help="Your id of this request: sending it again (a retry) acts nothing twice and "
+        "answers the same instances.",
+    ),
+]
+
+
 def send_signal(
     name: Annotated[str, typer.Argument(help="Signal id or name.")],
     var: VarOpt = None,
+    request_id: RequestIdOpt = None,
     server: ServerOpt = DEFAULT_SERVER,
 ) -> None:
-    """Broadcast a signal to every instance waiting on it."""
-    body = request(
-        "POST", server, "/api/v1/signals", json={"name": name, "variables": variables_from(var)}
+    """Broadcast a signal to every instance waiting on it and start its signal start events."""
+    payload: dict[str, Any] = {"name": name, "variables": variables_from(var)}
+    if request_id is not None:
+        payload["request_id"] = request_id
+    body = request("POST", server, "/api/v1/signals", json=payload)
+    started = [str(i) for i in body.get("started_instance_ids", [])]
+    out.print(
+        f"[green]✓ signal {name!r}[/green] delivered to {body['delivered']} instance(s), "
+        f"started {len(started)} instance(s)"
     )
-    out.print(f"[green]✓ signal {name!r}[/green] delivered to {body['delivered']} instance(s)")
+    for instance_id in started:
+        out.print(f"  started {instance_id}")
 
 
 def message(
@@ -191,6 +209,7 @@ def message(
     ] = None,
     var: VarOpt = None,
     user: UserOpt = None,
+    request_id: RequestIdOpt = None,
     server: ServerOpt = DEFAULT_SERVER,
 ) -> None:
     """Deliver a message to the one waiting instance, or start one at a message start."""
@@ -199,6 +218,7 @@ def message(
         ("correlation_key", correlation_key),
         ("business_key", business_key),
         ("user_id", user),
+        ("request_id", request_id),
     ):
         if value is not None:
             payload[field] = value

@@ -8,9 +8,15 @@ Signal start events (as in Camunda / Flowable): a broadcast also starts one new 
 the latest version of every definition whose top-level start event catches the signal
 (suspended and non-executable latest versions start nothing), with the signal's variables as
 start variables, after the waiting instances got it (so a new instance never receives the
-signal that started it). A caller that may be retried (the engine's throw activity) passes a
-`request_id`: instance ids and the delivery id derive from it, so a retry starts nothing twice
-and waiting instances drop the repeated delivery.
+signal that started it).
+
+Request ids (services/idempotency.py): a caller that may repeat a broadcast or a correlation
+(a client retrying, the engine's throw activities with their own identity) passes a
+`request_id`, scoped by tenant. Instance ids and delivery ids derive from it, so a repeat
+starts nothing twice and receivers drop a repeated delivery; the outcome is remembered, so a
+repeat after success answers the same and acts no more. A message correlation remembers its
+decision (receiver, or definition to start) before acting: a retry of an attempt interrupted
+half-way finishes that decision instead of looking again (the wait it consumed is gone).
 
 Authorization (issue 6): sending a signal needs `signal:send`, correlating a message
 `message:send`. Both stay inside the principal's tenant: a non-admin's signal reaches only
@@ -43,7 +49,15 @@ from workflow_engine.services.errors import (
     ConflictError,
     InvalidArgumentError,
     NotFoundError,
+    ServiceError,
+    UnavailableError,
     ValidationFailedError,
+)
+from workflow_engine.services.idempotency import (
+    RequestLedger,
+    RequestScope,
+    check_request_id,
+    fingerprint,
 )
 from workflow_engine.services.instances import InstanceService
 from workflow_engine.services.payload_limits import PayloadLimits
@@ -55,8 +69,6 @@ from workflow_engine.store.subscriptions import Subscription, SubscriptionReposi
 
 #: Signals sent concurrently during one broadcast.
 _FAN_OUT = 32
-#: Namespace of the ids derived from a broadcast's `request_id` (uuid5: stable, 36 chars).
-_REQUEST_NAMESPACE = uuid.UUID("0b6f8c8e-5a43-4f0e-9d35-7f3b1c2a9e51")
 
 
 def _name(name: object, what: str) -> str:
@@ -101,11 +113,6 @@ class _SignalStart:
     node_id: str
 
 
-def derived_id(request_id: str, purpose: str) -> str:
-    """A stable UUID for `purpose` within the request `request_id` (same inputs, same id)."""
-    return str(uuid.uuid5(_REQUEST_NAMESPACE, f"{request_id}\n{purpose}"))
-
-
 class SignalService:
     """Broadcasts BPMN signals and starts instances at signal start events.
 
@@ -131,6 +138,7 @@ class SignalService:
         self._definitions = definitions
         self._instances = instances
         self._limits = payload_limits or PayloadLimits()
+        self._ledger = RequestLedger(database)
 
     async def broadcast(
         self,
@@ -168,13 +176,16 @@ class SignalService:
             name: The signal's id or name.
             variables: Given to the receivers and as start variables of started instances.
             tenant_id: Limit to this tenant (a non-admin may name only their own).
-            request_id: A retried caller's stable id of this broadcast: started instances and
-                the delivery get ids derived from it, so a repeated call starts no instance
-                twice and receivers ignore the repeated delivery.
+            request_id: The caller's id of this broadcast (at most 255 characters), scoped by
+                tenant: started instances and the delivery get ids derived from it, and the
+                outcome is remembered, so a repeated call starts no instance twice, delivers
+                nothing twice and answers the same outcome.
 
         Raises:
             PermissionDeniedError: no `signal:send`, or a non-admin named another tenant.
-            InvalidArgumentError: no name, or variables that are not an object.
+            InvalidArgumentError: no name, variables that are not an object, a bad
+                request_id.
+            ConflictError: `request_id` was used before for another signal request.
             ValidationFailedError: a definition the signal starts refuses the variables
                 (missing required / wrong type); nothing was delivered nor started.
             UnavailableError: Temporal is unreachable.
@@ -185,18 +196,31 @@ class SignalService:
         signal_name = _name(name, "signal")
         payload_vars = require_variable_map(variables)
         self._limits.check(payload_vars)
+        given_id = check_request_id(request_id)
+        scope = None if given_id is None else RequestScope("signal", tenant, given_id)
+        print_ = fingerprint({"name": signal_name, "variables": payload_vars})
+        if scope is not None:
+            earlier = await self._ledger.recall(scope, print_)
+            if earlier is not None and earlier.completed:
+                return _signal_outcome(earlier.outcome)
         starts = await self._signal_starts(signal_name, tenant_id=tenant)
         _check_start_variables(signal_name, starts, payload_vars)
-        delivery_id = (
-            derived_id(request_id, "delivery") if request_id is not None else str(uuid.uuid4())
-        )
+        delivery_id = scope.derived("delivery") if scope is not None else str(uuid.uuid4())
         delivered = await self._deliver(signal_name, payload_vars, delivery_id, tenant_id=tenant)
         started: list[str] = []
         for start in starts:
-            started.append(
-                await self._start(start, payload_vars, user_id=starter, request_id=request_id)
-            )
-        return SignalOutcome(delivered, tuple(started))
+            started.append(await self._start(start, payload_vars, user_id=starter, scope=scope))
+        outcome = SignalOutcome(delivered, tuple(started))
+        if scope is None:
+            return outcome
+        # A concurrent twin may have remembered first: both answer the first one's outcome.
+        kept = await self._ledger.claim(
+            scope,
+            print_,
+            {"delivered": delivered, "started_instance_ids": started},
+            completed=True,
+        )
+        return _signal_outcome(kept.outcome)
 
     async def _deliver(
         self,
@@ -265,14 +289,10 @@ class SignalService:
         variables: dict[str, Any],
         *,
         user_id: str | None,
-        request_id: str | None,
+        scope: RequestScope | None,
     ) -> str:
         assert self._instances is not None  # _signal_starts found nothing without it
-        instance_id = (
-            derived_id(request_id, f"start:{start.definition.id}")
-            if request_id is not None
-            else None
-        )
+        instance_id = scope.derived(f"start:{start.definition.id}") if scope is not None else None
         record = await self._instances.start(
             definition_id=start.definition.id,
             variables=variables,
@@ -281,6 +301,13 @@ class SignalService:
             instance_id=instance_id,
         )
         return record.id
+
+
+def _signal_outcome(remembered: Mapping[str, Any]) -> SignalOutcome:
+    return SignalOutcome(
+        int(remembered.get("delivered", 0)),
+        tuple(str(i) for i in remembered.get("started_instance_ids", ())),
+    )
 
 
 def _check_start_variables(
@@ -311,6 +338,49 @@ class Correlation:
     started: bool
 
 
+@dataclass(frozen=True, slots=True)
+class _MessageDecision:
+    """Where a message goes, decided before acting (remembered with a request id)."""
+
+    instance_id: str
+    started: bool
+    #: For a start: the definition and its message start event.
+    definition_id: int | None = None
+    node_id: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "instance_id": self.instance_id,
+            "started": self.started,
+            "definition_id": self.definition_id,
+            "node_id": self.node_id,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> _MessageDecision:
+        definition_id = data.get("definition_id")
+        node_id = data.get("node_id")
+        return cls(
+            instance_id=str(data["instance_id"]),
+            started=bool(data.get("started")),
+            definition_id=None if definition_id is None else int(definition_id),
+            node_id=None if node_id is None else str(node_id),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Message:
+    """One correlation request, as checked."""
+
+    name: str
+    correlation_key: str | None
+    business_key: str | None
+    variables: dict[str, Any]
+    tenant_id: str | None
+    user_id: str | None
+    scope: RequestScope | None
+
+
 class MessageService:
     """Correlates BPMN messages to one waiting instance, or starts one.
 
@@ -335,6 +405,7 @@ class MessageService:
         self._definitions = definitions
         self._instances = instances
         self._limits = payload_limits or PayloadLimits()
+        self._ledger = RequestLedger(database)
 
     @audited("message.send")
     async def correlate(
@@ -346,6 +417,7 @@ class MessageService:
         variables: Mapping[str, Any] | None = None,
         tenant_id: str | None = None,
         user_id: str | None = None,
+        request_id: str | None = None,
     ) -> Correlation:
         """Deliver message `name` to the one instance waiting for it.
 
@@ -356,9 +428,25 @@ class MessageService:
         count (an admin: `tenant_id`, or every tenant without one): another tenant's wait is
         never reached, nor named in an answer.
 
+        Args:
+            name: The message's id or name.
+            correlation_key: Select the receiver by its wait's correlation key.
+            business_key: Select the receiver by its instance's business key; the business
+                key of a started instance.
+            variables: Given to the receiver, or the started instance's start variables.
+            tenant_id: Limit to this tenant (a non-admin may name only their own).
+            user_id: The starter of a started instance (absent or the caller's own).
+            request_id: The caller's id of this correlation (at most 255 characters), scoped
+                by tenant: the started instance's id and the delivery id derive from it and
+                the decision is remembered, so a repeated call delivers nothing twice, starts
+                nothing twice and answers the same instance.
+
         Raises:
             NotFoundError: nobody waits and no definition starts on this message.
-            ConflictError: several instances wait (or several definitions start on it).
+            ConflictError: several instances wait (or several definitions start on it);
+                `request_id` was used before for another message request.
+            InvalidArgumentError: no name, variables that are not an object, a bad
+                request_id.
             PermissionDeniedError: no `message:send`; a non-admin named another tenant, or
                 a `user_id` that is not theirs.
         """
@@ -368,60 +456,115 @@ class MessageService:
         message_name = _name(name, "message")
         payload_vars = require_variable_map(variables)
         self._limits.check(payload_vars)
+        given_id = check_request_id(request_id)
+        message = _Message(
+            name=message_name,
+            correlation_key=correlation_key,
+            business_key=business_key,
+            variables=payload_vars,
+            tenant_id=tenant,
+            user_id=user_id,
+            scope=None if given_id is None else RequestScope("message", tenant, given_id),
+        )
+        if message.scope is None:
+            return await self._carry_out(message, await self._decide(message))
+        print_ = fingerprint(
+            {
+                "name": message_name,
+                "correlation_key": correlation_key,
+                "business_key": business_key,
+                "variables": payload_vars,
+            }
+        )
+        earlier = await self._ledger.recall(message.scope, print_)
+        if earlier is None:
+            decided = await self._decide(message)
+            # A concurrent twin may have decided first: both carry out its decision.
+            earlier = await self._ledger.claim(
+                message.scope, print_, decided.as_json(), completed=False
+            )
+        decision = _MessageDecision.from_json(earlier.outcome)
+        if earlier.completed:
+            return Correlation(decision.instance_id, started=decision.started)
+        try:
+            result = await self._carry_out(message, decision)
+        except UnavailableError:
+            raise  # it may have happened: a retry carries out the same decision again
+        except ServiceError:
+            # Refused without effect (the receiver ended, the definition refuses the
+            # variables): a retry decides afresh.
+            await self._ledger.forget(message.scope)
+            raise
+        await self._ledger.complete(message.scope, decision.as_json())
+        return result
+
+    async def _decide(self, message: _Message) -> _MessageDecision:
+        """The one waiting receiver, else the definition a message start event starts."""
         names = await event_names(
-            self._db, self._definitions, "message", message_name, tenant_id=tenant
+            self._db, self._definitions, "message", message.name, tenant_id=message.tenant_id
         )
         async with self._db.session() as session:
             waits = await SubscriptionRepository(session).find(
                 "message",
                 names,
-                correlation_key=correlation_key,
-                business_key=business_key,
-                tenant_id=tenant,
+                correlation_key=message.correlation_key,
+                business_key=message.business_key,
+                tenant_id=message.tenant_id,
             )
         receivers = _one_per_instance(waits)
         if len(receivers) > 1:
             ids = ", ".join(s.process_instance_id for s in receivers[:5])
             raise ConflictError(
-                f"message '{message_name}' matches {len(receivers)} waiting instances ({ids}); "
+                f"message '{message.name}' matches {len(receivers)} waiting instances ({ids}); "
                 "give a correlation_key or business_key that selects one"
             )
         if receivers:
-            target = receivers[0]
-            try:
-                await self._workflows.signal(
-                    target.process_instance_id,
-                    SIGNAL_BPMN_MESSAGE,
-                    MessageDelivery(
-                        name=message_name,
-                        correlation_key=correlation_key,
-                        variables=payload_vars,
-                        delivery_id=str(uuid.uuid4()),
-                    ),
-                )
-            except WorkflowGoneError as exc:
-                raise NotFoundError(
-                    f"instance {target.process_instance_id} waiting for message "
-                    f"'{message_name}' ended before the message arrived"
-                ) from exc
-            return Correlation(target.process_instance_id, started=False)
-        return await self._start_by_message(
-            message_name,
-            business_key=business_key,
-            variables=payload_vars,
-            tenant_id=tenant,
-            user_id=user_id,
+            return _MessageDecision(receivers[0].process_instance_id, started=False)
+        definition_id, node_id = await self._message_start(
+            message.name, tenant_id=message.tenant_id
+        )
+        # Without a request id the instance service picks a fresh id itself.
+        instance_id = message.scope.derived("message-start") if message.scope is not None else ""
+        return _MessageDecision(
+            instance_id, started=True, definition_id=definition_id, node_id=node_id
         )
 
-    async def _start_by_message(
-        self,
-        name: str,
-        *,
-        business_key: str | None,
-        variables: dict[str, Any],
-        tenant_id: str | None,
-        user_id: str | None,
-    ) -> Correlation:
+    async def _carry_out(self, message: _Message, decision: _MessageDecision) -> Correlation:
+        """Deliver to the decided receiver, or start the decided instance."""
+        if decision.started:
+            assert decision.definition_id is not None  # a start decision names its definition
+            started = await self._instances.start(
+                definition_id=decision.definition_id,
+                business_key=message.business_key,
+                variables=message.variables,
+                user_id=message.user_id,
+                start_node_id=decision.node_id,
+                instance_id=decision.instance_id or None,
+            )
+            return Correlation(started.id, started=True)
+        delivery_id = (
+            message.scope.derived("delivery") if message.scope is not None else str(uuid.uuid4())
+        )
+        try:
+            await self._workflows.signal(
+                decision.instance_id,
+                SIGNAL_BPMN_MESSAGE,
+                MessageDelivery(
+                    name=message.name,
+                    correlation_key=message.correlation_key,
+                    variables=message.variables,
+                    delivery_id=delivery_id,
+                ),
+            )
+        except WorkflowGoneError as exc:
+            raise NotFoundError(
+                f"instance {decision.instance_id} waiting for message "
+                f"'{message.name}' ended before the message arrived"
+            ) from exc
+        return Correlation(decision.instance_id, started=False)
+
+    async def _message_start(self, name: str, *, tenant_id: str | None) -> tuple[int, str]:
+        """The one latest active definition starting on message `name`, and its start event."""
         starters: list[tuple[int, str]] = []
         token: str | None = None
         while True:
@@ -434,7 +577,10 @@ class MessageService:
                     page_token=token,
                 )
             for record in page:
-                model = await self._definitions.cached_model(record.id)
+                try:
+                    model = await self._definitions.cached_model(record.id)
+                except NotFoundError:
+                    continue  # deleted since the page was read
                 starters.extend((record.id, node_id) for node_id in message_starts(model, name))
             if token is None:
                 break
@@ -446,15 +592,7 @@ class MessageService:
             raise ConflictError(
                 f"message '{name}' starts {len(starters)} definitions: it must start only one"
             )
-        definition_id, node_id = starters[0]
-        started = await self._instances.start(
-            definition_id=definition_id,
-            business_key=business_key,
-            variables=variables,
-            user_id=user_id,
-            start_node_id=node_id,
-        )
-        return Correlation(started.id, started=True)
+        return starters[0]
 
 
 async def event_names(

@@ -66,6 +66,8 @@ VARIABLE_SCOPES: Final = ("global", "local")
 SUBSCRIPTION_KINDS: Final = ("signal", "message")
 #: Outcomes of an audited action.
 AUDIT_OUTCOMES: Final = ("success", "denied")
+#: Kinds of idempotent requests (`request_outcome.kind`).
+REQUEST_KINDS: Final = ("signal", "message")
 
 # Deterministic constraint names: Alembic needs names to alter or drop constraints, and
 # SQLite's batch mode loses unnamed ones when it rebuilds a table.
@@ -584,6 +586,37 @@ class AuditEntry(Base):
         Index(None, "action", "occurred_at"),
         Index(None, "resource_type", "resource_id", "occurred_at"),
         Index(None, "outcome", "occurred_at"),
+    )
+
+
+class RequestOutcome(Base):
+    """What a signal broadcast or message correlation with a `request_id` did (migration 0007).
+
+    A repeated request (a client retrying, a retried engine activity) finds its row and
+    answers the same again instead of acting twice. A message correlation writes its decision
+    (the receiver, or the instance it starts) before acting and sets ``completed`` after, so
+    a retry of an interrupted attempt finishes the same decision. No foreign keys: the answer
+    must outlive the instances it names.
+    """
+
+    __tablename__ = "request_outcome"
+
+    #: sha256 (hex) of (kind, tenant scope, request id): tenants never share a request id.
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    #: The tenant scope the request ran in; NULL: every tenant (an admin naming none).
+    tenant_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    request_id: Mapped[str] = mapped_column(String(255))
+    #: sha256 (hex) of the request's parameters: a reused id with other parameters is refused.
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    completed: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint(_in("kind", REQUEST_KINDS), name="kind"),
+        # For pruning old answers.
+        Index(None, "created_at"),
     )
 
 

@@ -203,13 +203,18 @@ class ExecutionServicer(ExecutionServiceServicer):
     async def SendSignal(  # noqa: N802
         self, request: pb.SendSignalRequest, context: grpc.aio.ServicerContext
     ) -> pb.SendSignalResponse:
-        """Broadcast a signal: how many waiting instances received it."""
-        delivered = await self._signals.broadcast(
+        """Broadcast a signal: how many waiting instances received it, what it started."""
+        outcome = await self._signals.send(
             required(request.name, "name", "the signal"),
             variables=variables_of(request),
             tenant_id=optional(request, "tenant_id"),
+            request_id=optional(request, "request_id"),
         )
-        return pb.SendSignalResponse(delivered=delivered)
+        return pb.SendSignalResponse(
+            delivered=outcome.delivered,
+            started=outcome.started,
+            started_instance_ids=list(outcome.started_instance_ids),
+        )
 
     @rpc
     async def CorrelateMessage(  # noqa: N802
@@ -223,6 +228,7 @@ class ExecutionServicer(ExecutionServiceServicer):
             variables=variables_of(request),
             tenant_id=optional(request, "tenant_id"),
             user_id=optional(request, "user_id"),
+            request_id=optional(request, "request_id"),
         )
         return pb.CorrelateMessageResponse(instance_id=result.instance_id, started=result.started)
 

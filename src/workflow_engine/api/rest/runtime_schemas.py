@@ -240,12 +240,19 @@ class TaskListOut(BaseModel):
     next_page_token: str | None
 
 
+_REQUEST_ID = (
+    "the caller's id of this request, scoped by tenant: repeating it (a retry) acts nothing "
+    "twice and answers the same instance ids"
+)
+
+
 class SignalIn(_Strict):
     """`POST /signals`."""
 
     name: str = Field(min_length=1, max_length=255)
     variables: dict[str, Any] = Field(default_factory=dict)
     tenant_id: str | None = None
+    request_id: str | None = Field(None, min_length=1, max_length=255, description=_REQUEST_ID)
 
 
 class SignalOut(BaseModel):
@@ -267,6 +274,7 @@ class MessageIn(_Strict):
     variables: dict[str, Any] = Field(default_factory=dict)
     tenant_id: str | None = None
     user_id: str | None = None
+    request_id: str | None = Field(None, min_length=1, max_length=255, description=_REQUEST_ID)
 
 
 class MessageOut(BaseModel):

@@ -4,11 +4,13 @@ They call the same services as `POST /signals` and `POST /messages`, so a thrown
 message is delivered exactly as an API call would be (a thrown signal also starts the
 definitions whose start event catches it).
 
-A broadcast is retried by Temporal when it fails half-way (Temporal unreachable while it
-starts the third of five definitions). Its request id is therefore the activity's own
-identity (workflow id, run id, activity id: the same for every attempt of one throw, different
-for every other throw), so the instances it starts and its delivery keep their ids across
-attempts and nothing is started or delivered twice.
+A throw is retried by Temporal when it fails half-way (Temporal unreachable while a
+broadcast starts the third of five definitions, a worker lost after a message started its
+instance). Its request id is therefore the activity's own identity (workflow id, run id,
+activity id: the same for every attempt of one throw, different for every other throw), so
+the instances it starts and its deliveries keep their ids across attempts, the services
+remember the outcome, and nothing is started or delivered twice: a retried message answers
+the instance the first attempt reached or started.
 """
 
 from __future__ import annotations
@@ -112,6 +114,7 @@ class SignalActivities:
                 correlation_key=request.get("correlation_key"),
                 variables=request.get("variables") or {},
                 tenant_id=request.get("tenant_id"),
+                request_id=_attempt_independent_id(),
             )
         except ServiceError as exc:
             raise _failure(exc) from exc

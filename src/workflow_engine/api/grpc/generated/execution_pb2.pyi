@@ -204,36 +204,44 @@ class Variables(_message.Message):
     def __init__(self, instance_id: _Optional[str] = ..., variables: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class SendSignalRequest(_message.Message):
-    __slots__ = ("name", "variables", "tenant_id")
+    __slots__ = ("name", "variables", "tenant_id", "request_id")
     NAME_FIELD_NUMBER: _ClassVar[int]
     VARIABLES_FIELD_NUMBER: _ClassVar[int]
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     name: str
     variables: _struct_pb2.Struct
     tenant_id: str
-    def __init__(self, name: _Optional[str] = ..., variables: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., tenant_id: _Optional[str] = ...) -> None: ...
+    request_id: str
+    def __init__(self, name: _Optional[str] = ..., variables: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., tenant_id: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class SendSignalResponse(_message.Message):
-    __slots__ = ("delivered",)
+    __slots__ = ("delivered", "started", "started_instance_ids")
     DELIVERED_FIELD_NUMBER: _ClassVar[int]
+    STARTED_FIELD_NUMBER: _ClassVar[int]
+    STARTED_INSTANCE_IDS_FIELD_NUMBER: _ClassVar[int]
     delivered: int
-    def __init__(self, delivered: _Optional[int] = ...) -> None: ...
+    started: int
+    started_instance_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, delivered: _Optional[int] = ..., started: _Optional[int] = ..., started_instance_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CorrelateMessageRequest(_message.Message):
-    __slots__ = ("name", "correlation_key", "business_key", "variables", "tenant_id", "user_id")
+    __slots__ = ("name", "correlation_key", "business_key", "variables", "tenant_id", "user_id", "request_id")
     NAME_FIELD_NUMBER: _ClassVar[int]
     CORRELATION_KEY_FIELD_NUMBER: _ClassVar[int]
     BUSINESS_KEY_FIELD_NUMBER: _ClassVar[int]
     VARIABLES_FIELD_NUMBER: _ClassVar[int]
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     name: str
     correlation_key: str
     business_key: str
     variables: _struct_pb2.Struct
     tenant_id: str
     user_id: str
-    def __init__(self, name: _Optional[str] = ..., correlation_key: _Optional[str] = ..., business_key: _Optional[str] = ..., variables: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., tenant_id: _Optional[str] = ..., user_id: _Optional[str] = ...) -> None: ...
+    request_id: str
+    def __init__(self, name: _Optional[str] = ..., correlation_key: _Optional[str] = ..., business_key: _Optional[str] = ..., variables: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., tenant_id: _Optional[str] = ..., user_id: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class CorrelateMessageResponse(_message.Message):
     __slots__ = ("instance_id", "started")
