@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,6 +18,8 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
+from tests.services.support import message_start_definition
+from tests.services.test_signal_starts import started_by_signal
 from tests.temporal_fixtures import free_port
 from workflow_engine.cli import parse_var
 
@@ -162,7 +165,7 @@ def test_seed_start_tasks_claim_complete_signal_instances(dev: Dev) -> None:
     assert list(dev.outbox.glob("*.eml")), "the example activity wrote no e-mail"
 
     sent = dev.ok("signal", "email_verified")
-    assert "delivered to 1 instance(s)" in sent
+    assert "delivered to 1 instance(s), started 0 instance(s)" in sent
     eventually(lambda: dev.json("instance", instance_id), lambda b: b["status"] == "completed")
     completed = dev.json("instances", "--status", "completed", "--key", KEY)
     assert instance_id in [i["id"] for i in completed]
@@ -226,3 +229,31 @@ def test_control_commands_and_errors(dev: Dev) -> None:
     assert bad_status.returncode == 1 and "400" in bad_status.stderr
     unreachable = dev.wfe("instances", "--server", f"http://127.0.0.1:{free_port()}")
     assert unreachable.returncode == 2 and "cannot reach" in unreachable.stderr
+
+
+def test_signal_prints_started_instances_and_request_ids_repeat(dev: Dev) -> None:
+    for document in (started_by_signal("cliListener"), message_start_definition("cliPay", "paid")):
+        deployed = httpx.post(
+            f"{dev.base}/api/v1/definitions",
+            content=json.dumps(document).encode(),
+            headers={"Content-Type": "application/json"},
+            timeout=30,
+        )
+        assert deployed.status_code in (200, 201), deployed.text
+    request_id = f"cli-{uuid.uuid4()}"
+
+    first = dev.ok("signal", "Order placed", "--var", "n=1", "--request-id", request_id)
+    again = dev.ok("signal", "Order placed", "--var", "n=1", "--request-id", request_id)
+
+    assert "delivered to 0 instance(s), started 1 instance(s)" in first
+    (started,) = [line.split()[-1] for line in first.splitlines() if "started " in line[:12]]
+    assert started in again and "started 1 instance(s)" in again
+    listed = dev.json("instances", "--key", "cliListener")
+    assert [i["id"] for i in listed] == [started]
+    reused = dev.wfe("signal", "Order placed", "--var", "n=2", "--request-id", request_id)
+    assert reused.returncode == 1 and "409 CONFLICT" in reused.stderr
+
+    message = dev.ok("message", "paid", "--business-key", "k-1", "--request-id", request_id)
+    repeat = dev.ok("message", "paid", "--business-key", "k-1", "--request-id", request_id)
+    assert "started instance" in message and message == repeat
+    assert len(dev.json("instances", "--key", "cliPay")) == 1

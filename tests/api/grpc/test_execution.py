@@ -4,6 +4,7 @@ interpreter on the Temporal dev server (both databases)."""
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -15,6 +16,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from tests.api.grpc.support import Refusal, refused
 from tests.api.live_engine import CALLS
 from tests.services.support import SEED, SEED_VARIABLES, eventually, message_start_definition
+from tests.services.test_signal_starts import started_by_signal
 from workflow_engine.api.grpc.generated import definitions_pb2 as dpb
 from workflow_engine.api.grpc.generated import execution_pb2 as pb
 from workflow_engine.api.grpc.generated import tasks_pb2 as tpb
@@ -338,3 +340,43 @@ async def test_without_temporal_steering_is_unavailable(channel: grpc.aio.Channe
     refusal = await refused(stub.StartExecution(start_request()))
     assert (refusal.code, refusal.reason) == (grpc.StatusCode.UNAVAILABLE, "UNAVAILABLE")
     assert list((await stub.ListExecutions(pb.ListExecutionsRequest())).items) == []
+
+
+async def test_send_signal_reports_started_instances_and_request_ids_repeat(
+    live_channel: grpc.aio.Channel,
+) -> None:
+    await deploy(live_channel, json.dumps(started_by_signal("listener")).encode())
+    await deploy(live_channel, json.dumps(message_start_definition("payments", "paid")).encode())
+    stub = ExecutionServiceStub(live_channel)
+    request_id = f"grpc-{uuid.uuid4()}"
+    signal = pb.SendSignalRequest(
+        name="Order placed", variables=struct({"n": 1}), request_id=request_id
+    )
+
+    first = await stub.SendSignal(signal)
+    again = await stub.SendSignal(signal)
+
+    assert (first.delivered, first.started) == (0, 1)
+    assert len(first.started_instance_ids) == 1
+    assert again == first
+    listener = first.started_instance_ids[0]
+    assert (await stub.GetExecution(pb.GetExecutionRequest(instance_id=listener))).id == listener
+    plain = await stub.SendSignal(pb.SendSignalRequest(name="Order placed"))
+    assert plain.started == 1 and plain.started_instance_ids[0] != listener
+
+    message = pb.CorrelateMessageRequest(name="paid", business_key="b-1", request_id=request_id)
+    got = await stub.CorrelateMessage(message)
+    repeat = await stub.CorrelateMessage(message)
+    assert got.started is True
+    assert repeat == got
+    listed = await stub.ListExecutions(pb.ListExecutionsRequest(definition_key="payments"))
+    assert [e.id for e in listed.items] == [got.instance_id]
+    reused = await refused(
+        stub.CorrelateMessage(
+            pb.CorrelateMessageRequest(name="paid", business_key="b-2", request_id=request_id)
+        )
+    )
+    assert (reused.code, reused.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "CONFLICT")
+    too_long = await refused(stub.SendSignal(pb.SendSignalRequest(name="x", request_id="y" * 256)))
+    assert too_long.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert "request_id" in too_long.message
