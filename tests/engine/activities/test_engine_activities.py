@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import replace
+
 import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
@@ -12,6 +15,7 @@ from workflow_engine.engine.activities import definitions, runtime, signals
 from workflow_engine.engine.activities.definitions import DefinitionActivities
 from workflow_engine.engine.activities.runtime import RuntimeActivities
 from workflow_engine.engine.contract import EngineEvent, RuntimeBatch, StartInstanceInput
+from workflow_engine.engine.piggyback import batch_to_json
 from workflow_engine.services.container import Services
 from workflow_engine.store.instances import InstanceRepository
 from workflow_engine.store.subscriptions import SubscriptionRepository
@@ -45,6 +49,11 @@ async def test_register_then_apply_then_refusals(engine_services: Services) -> N
     )
     assert await env.run(acts.apply_runtime_batch, batch) == 1
     assert await env.run(acts.apply_runtime_batch, batch) == 0
+    # As it arrives from Temporal (the workflow sends the batch's JSON object): same effect.
+    assert await env.run(acts.apply_runtime_batch, batch_to_json(batch)) == 0
+    with pytest.raises(ApplicationError) as malformed:
+        await env.run(acts.apply_runtime_batch, {"instance_id": "child-1"})
+    assert malformed.value.type == "INVALID_BATCH" and malformed.value.non_retryable
     async with services.database.session() as session:
         row = await InstanceRepository(session).get("child-1")
         variables = await InstanceRepository(session).variables("child-1")
@@ -77,9 +86,15 @@ async def test_resolve_definition(engine_services: Services) -> None:
     assert suspended.value.type == "DEFINITION_SUSPENDED"
 
 
+def a_throw() -> ActivityEnvironment:
+    """The environment of one throw activity: an identity (its request id) of its own."""
+    env = ActivityEnvironment()
+    env.info = replace(env.info, workflow_run_id=str(uuid.uuid4()))
+    return env
+
+
 async def test_signal_and_message_activities(engine_services: Services) -> None:
     services = engine_services
-    env = ActivityEnvironment()
     broadcast, send = signals.build_activities(services)
     await deploy_seed(services)
     record = await services.instances.start(
@@ -91,13 +106,13 @@ async def test_signal_and_message_activities(engine_services: Services) -> None:
             return len(await SubscriptionRepository(session).of_instance(record.id))
 
     await eventually(waits, lambda n: n == 2)
-    assert await env.run(broadcast, {"name": "go", "variables": {"v": 1}}) == {
+    assert await a_throw().run(broadcast, {"name": "go", "variables": {"v": 1}}) == {
         "delivered": 1,
         "started_instance_ids": [],
     }
-    assert await env.run(send, {"name": "paid", "correlation_key": "o-1"}) == record.id
+    assert await a_throw().run(send, {"name": "paid", "correlation_key": "o-1"}) == record.id
     with pytest.raises(ApplicationError) as nobody:
-        await env.run(send, {"name": "paid", "correlation_key": "o-unknown"})
+        await a_throw().run(send, {"name": "paid", "correlation_key": "o-unknown"})
     assert nobody.value.type == "NOT_FOUND" and nobody.value.non_retryable
     assert services.temporal is not None
     seen = await received(services.temporal, record.id)
@@ -105,7 +120,7 @@ async def test_signal_and_message_activities(engine_services: Services) -> None:
     assert [m["correlation_key"] for m in seen.messages] == ["o-1"]
     for act, request in ((broadcast, {"name": " "}), (send, {"variables": {}})):
         with pytest.raises(ApplicationError, match=r"request\.name is required") as bad:
-            await env.run(act, request)
+            await a_throw().run(act, request)
         assert bad.value.type == "INVALID_ARGUMENT" and bad.value.non_retryable
 
 
