@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from temporalio.converter import DataConverter
 
@@ -11,7 +13,7 @@ from workflow_engine.engine.contract import (
     SubscriptionRecord,
     TaskRecord,
 )
-from workflow_engine.engine.piggyback import batch_from_json
+from workflow_engine.engine.piggyback import batch_from_json, batch_to_json
 
 _CONVERTER = DataConverter.default.payload_converter
 
@@ -67,6 +69,18 @@ def test_decoding_matches_the_payload_converter(batch: RuntimeBatch) -> None:
     typed = _CONVERTER.from_payload(payload, RuntimeBatch)
     fast = batch_from_json(_CONVERTER.from_payload(payload))
     assert fast == typed == batch
+
+
+@pytest.mark.parametrize(
+    "batch",
+    [_full_batch(), RuntimeBatch(instance_id="i-2", through_sequence=1)],
+    ids=["full", "minimal"],
+)
+def test_encoding_matches_the_payload_converter(batch: RuntimeBatch) -> None:
+    # Same object as `dataclasses.asdict`, so the payload is byte for byte the dataclass's.
+    assert batch_to_json(batch) == dataclasses.asdict(batch)
+    assert _CONVERTER.to_payloads([batch_to_json(batch)]) == _CONVERTER.to_payloads([batch])
+    assert batch_from_json(batch_to_json(batch)) == batch
 
 
 def test_unknown_keys_are_ignored() -> None:

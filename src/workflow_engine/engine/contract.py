@@ -4,9 +4,12 @@ The services start and steer `ProcessInstanceWorkflow` only through the names an
 defined here, and the workflow reports what happened only through `RuntimeBatch`es applied by the
 `apply_runtime_batch` activity. Everything is plain data (dataclasses of JSON-able values) so it
 passes Temporal's default data converter and the workflow sandbox.
-"""
 
-from __future__ import annotations
+No `from __future__ import annotations` here, on purpose: Temporal's converter calls
+`typing.get_type_hints` on a dataclass for every value it decodes (each workflow start, each
+event of a batch), and string annotations are evaluated anew every time — about 4 times the
+cost of resolving real ones (270 vs 60 µs for `StartInstanceInput`).
+"""
 
 from dataclasses import dataclass, field
 from typing import Any

@@ -54,6 +54,8 @@ __all__ = [
     "BatchApplier",
     "PiggybackInterceptor",
     "available",
+    "batch_from_json",
+    "batch_to_json",
     "local_writes",
     "start_activity_riding",
 ]
@@ -105,7 +107,7 @@ class _Outbound(WorkflowOutboundInterceptor):
         batch = _riding.get()
         if batch is not None:
             _riding.set(None)  # one activity carries it
-            payload = workflow.payload_converter().to_payloads([batch])[0]
+            payload = workflow.payload_converter().to_payloads([batch_to_json(batch)])[0]
             input.headers = {**input.headers, BATCH_HEADER: payload}
         return self.next.start_activity(input)
 
@@ -137,6 +139,42 @@ _FIELDS: dict[type, frozenset[str]] = {
     cls: frozenset(f.name for f in fields(cls))
     for cls in (RuntimeBatch, EngineEvent, TaskRecord, SubscriptionRecord)
 }
+#: Field names in declaration order (what `dataclasses.asdict` produces).
+_ORDERED: dict[type, tuple[str, ...]] = {
+    cls: tuple(f.name for f in fields(cls))
+    for cls in (RuntimeBatch, EngineEvent, TaskRecord, SubscriptionRecord)
+}
+_BATCH_SCALARS = tuple(
+    name
+    for name in _ORDERED[RuntimeBatch]
+    if name not in ("events", "tasks", "subscriptions", "active_node_ids", "variables")
+)
+
+
+def _plain(cls: type, value: Any) -> dict[str, Any]:
+    return {name: getattr(value, name) for name in _ORDERED[cls]}
+
+
+def batch_to_json(batch: RuntimeBatch) -> dict[str, Any]:
+    """The batch as the plain JSON object the payload converter would make of it.
+
+    Equal to `dataclasses.asdict(batch)` (so the encoded payload is byte for byte the same:
+    the converter sorts keys), without its deep copy of every value: `asdict` on the pending
+    batch of each step was about a quarter of the workflow's activation CPU (in the sandbox,
+    each `isinstance` it makes goes through the sandbox's wrappers). Values are shared with
+    the batch, not copied: the result is only encoded, never changed.
+    """
+    data = {name: getattr(batch, name) for name in _BATCH_SCALARS}
+    data["events"] = [_plain(EngineEvent, e) for e in batch.events]
+    data["active_node_ids"] = list(batch.active_node_ids)
+    data["variables"] = batch.variables
+    data["tasks"] = [_plain(TaskRecord, t) for t in batch.tasks]
+    data["subscriptions"] = (
+        None
+        if batch.subscriptions is None
+        else [_plain(SubscriptionRecord, s) for s in batch.subscriptions]
+    )
+    return data
 
 
 def _known(cls: type, value: Any, where: str) -> dict[str, Any]:

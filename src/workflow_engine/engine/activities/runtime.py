@@ -26,6 +26,7 @@ from workflow_engine.engine.contract import (
     StartInstanceInput,
     workflow_id,
 )
+from workflow_engine.engine.piggyback import batch_from_json
 from workflow_engine.observability import metrics
 from workflow_engine.store.database import Database
 from workflow_engine.store.instances import InstanceRepository
@@ -68,13 +69,27 @@ class RuntimeActivities:
         self._bus = bus
 
     @activity.defn(name=ACTIVITY_APPLY_RUNTIME_BATCH)
-    async def apply_runtime_batch(self, batch: RuntimeBatch) -> int:
+    async def apply_runtime_batch(self, batch: dict[str, Any] | RuntimeBatch) -> int:
         """Apply one batch; return how many of its events were new.
+
+        Args:
+            batch: The batch, or its JSON object as it arrives from Temporal. The plain object
+                comes first in the annotation so the payload converter hands it over as
+                decoded JSON: converting it to the dataclasses through type hints (resolved
+                again for every event) cost more CPU than the rest of the activity's
+                decoding; `piggyback.batch_from_json` builds the same dataclasses directly.
 
         Raises:
             ApplicationError: `INSTANCE_MISSING` (the row is gone: the instance was deleted)
                 or `INVALID_BATCH` (the workflow sent something impossible); non-retryable.
         """
+        if not isinstance(batch, RuntimeBatch):
+            try:
+                batch = batch_from_json(batch)
+            except ValueError as exc:
+                raise ApplicationError(
+                    f"invalid runtime batch: {exc}", type=INVALID_BATCH, non_retryable=True
+                ) from exc
         # Every record logged while this activity's task runs names the instance (each
         # activity runs in a task of its own, so the binding does not leak to others).
         structlog.contextvars.bind_contextvars(instance_id=batch.instance_id)

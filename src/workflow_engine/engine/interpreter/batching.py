@@ -127,6 +127,8 @@ class BatchWriting(RuntimeState):
         self._outbox.append(batch)
 
     async def _batch_writer(self) -> None:
+        # The batch goes as its plain JSON object (the same payload bytes as the dataclass,
+        # encoded without `dataclasses.asdict`'s deep copy; see `piggyback.batch_to_json`).
         while True:
             await workflow.wait_condition(lambda: bool(self._outbox))
             batch = self._outbox[0]
@@ -134,14 +136,14 @@ class BatchWriting(RuntimeState):
                 # The worker running this workflow applies it (engine.piggyback).
                 await workflow.execute_local_activity(
                     ACTIVITY_APPLY_RUNTIME_BATCH,
-                    batch,
+                    piggyback.batch_to_json(batch),
                     start_to_close_timeout=_BATCH_TIMEOUT,
                     retry_policy=_BATCH_RETRY,
                 )
             else:
                 await workflow.execute_activity(
                     ACTIVITY_APPLY_RUNTIME_BATCH,
-                    batch,
+                    piggyback.batch_to_json(batch),
                     start_to_close_timeout=_BATCH_TIMEOUT,
                     retry_policy=_BATCH_RETRY,
                 )
