@@ -21,8 +21,9 @@ from typing import Any
 import structlog
 from prometheus_client import start_http_server as start_metrics_server
 from temporalio.client import Client
+from temporalio.converter import DataConverter
 from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+from temporalio.worker.workflow_sandbox import SandboxRestrictions
 
 from workflow_engine.config import Settings
 from workflow_engine.engine.activities.builtin import builtin_activities
@@ -37,6 +38,7 @@ from workflow_engine.engine.activities.registry import (
 )
 from workflow_engine.engine.contract import ACTIVITY_APPLY_RUNTIME_BATCH
 from workflow_engine.engine.piggyback import PiggybackInterceptor
+from workflow_engine.engine.sandbox import FastSandboxedWorkflowRunner, contexts_unused
 from workflow_engine.observability.tracing import configure_tracing, temporal_interceptors
 
 __all__ = [
@@ -78,12 +80,24 @@ class WorkerSetupError(RuntimeError):
     """The worker cannot be assembled (message says what is missing)."""
 
 
-def sandbox_runner(extra_passthrough: Sequence[str] = ()) -> SandboxedWorkflowRunner:
-    """The default sandbox with :data:`PASSTHROUGH_MODULES` (and `extra_passthrough`)."""
+def sandbox_runner(
+    extra_passthrough: Sequence[str] = (), *, data_converter: DataConverter | None = None
+) -> FastSandboxedWorkflowRunner:
+    """The default sandbox with :data:`PASSTHROUGH_MODULES` (and `extra_passthrough`).
+
+    Args:
+        extra_passthrough: More modules to pass through.
+        data_converter: The worker's converter; when it has no codec and no external storage,
+            the runner skips computing per-command serialization contexts (see
+            `engine.sandbox`). None: contexts are computed as usual.
+    """
     restrictions = SandboxRestrictions.default.with_passthrough_modules(
         *PASSTHROUGH_MODULES, *extra_passthrough
     )
-    return SandboxedWorkflowRunner(restrictions=restrictions)
+    return FastSandboxedWorkflowRunner(
+        restrictions=restrictions,
+        contexts_unused=data_converter is not None and contexts_unused(data_converter),
+    )
 
 
 def engine_workflows() -> list[type]:
@@ -157,7 +171,7 @@ def build_worker(
         workflows=chosen,
         activities=list(activities),
         activity_executor=activity_executor,
-        workflow_runner=sandbox_runner(extra_passthrough),
+        workflow_runner=sandbox_runner(extra_passthrough, data_converter=client.data_converter),
         max_concurrent_activities=max_concurrent_activities,
         max_concurrent_workflow_tasks=max_concurrent_workflow_tasks,
         graceful_shutdown_timeout=graceful_shutdown_timeout,
