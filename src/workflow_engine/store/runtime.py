@@ -211,6 +211,43 @@ def _history_upsert(session: AsyncSession) -> Any:
     return stmt
 
 
+# The end batch's statements, built once (bind parameters only; see `_UPSERTS` for why).
+_TASK: Table = TaskInstance.__table__  # type: ignore[assignment]
+_SET_DURATION = (
+    update(_INSTANCE)
+    .where(_INSTANCE.c.id == bindparam("b_id"))
+    .values(duration=bindparam("v_duration", type_=_INSTANCE.c.duration.type))
+)
+_CANCEL_OPEN_TASKS = (
+    update(_TASK)
+    .where(
+        _TASK.c.process_instance_id == bindparam("b_instance"),
+        _TASK.c.state.in_(OPEN_TASK_STATES),
+    )
+    .values(
+        state="cancelled",
+        end_time=bindparam("v_end_time", type_=_TASK.c.end_time.type),
+        version_counter=_TASK.c.version_counter + 1,
+        updated_at=bindparam("v_updated_at", type_=_TASK.c.updated_at.type),
+    )
+)
+# The definition's name and the start event's node, read in one statement.
+_HISTORY_CONTEXT = select(
+    select(ProcessDefinition.name)
+    .where(ProcessDefinition.id == bindparam("b_definition"))
+    .scalar_subquery(),
+    select(ProcessEvent.activity_id)
+    .where(
+        ProcessEvent.process_instance_id == bindparam("b_instance"),
+        # `process.started` names no node: the first node event is the start event's.
+        ProcessEvent.activity_id.is_not(None),
+    )
+    .order_by(ProcessEvent.sequence)
+    .limit(1)
+    .scalar_subquery(),
+)
+
+
 async def lock_instance_row(session: AsyncSession, instance_id: str) -> bool:
     """Lock an instance's row for the rest of the transaction; False when there is none.
 
@@ -476,9 +513,7 @@ class RuntimeProjection:
         self, row: _InstanceRow, batch: RuntimeBatch, end_time: datetime
     ) -> None:
         duration = max(0, int((end_time - row.start_time).total_seconds() * 1000))
-        await self._session.execute(
-            update(_INSTANCE).where(_INSTANCE.c.id == row.id).values(duration=duration)
-        )
+        await self._session.execute(_SET_DURATION, {"b_id": row.id, "v_duration": duration})
         await self._cancel_open_tasks(row.id, end_time)
         await self._write_history(row, batch, end_time, duration)
         # Same transaction: a reader finds the tasks and variables in exactly one place.
@@ -487,41 +522,19 @@ class RuntimeProjection:
     async def _cancel_open_tasks(self, instance_id: str, end_time: datetime) -> None:
         # A terminated instance may not report each of its tasks; none may stay in an inbox.
         await self._session.execute(
-            update(TaskInstance)
-            .where(
-                TaskInstance.process_instance_id == instance_id,
-                TaskInstance.state.in_(OPEN_TASK_STATES),
-            )
-            .values(
-                state="cancelled",
-                end_time=end_time,
-                version_counter=TaskInstance.version_counter + 1,
-                updated_at=utcnow(),
-            )
-            .execution_options(synchronize_session=False)
+            _CANCEL_OPEN_TASKS,
+            {"b_instance": instance_id, "v_end_time": end_time, "v_updated_at": utcnow()},
         )
 
     async def _write_history(
         self, row: _InstanceRow, batch: RuntimeBatch, end_time: datetime, duration: int
     ) -> None:
-        # The definition's name and the start event's node, read in one statement.
-        name_of = (
-            select(ProcessDefinition.name)
-            .where(ProcessDefinition.id == row.process_definition_id)
-            .scalar_subquery()
-        )
-        started_at = (
-            select(ProcessEvent.activity_id)
-            .where(
-                ProcessEvent.process_instance_id == row.id,
-                # `process.started` names no node: the first node event is the start event's.
-                ProcessEvent.activity_id.is_not(None),
+        found = (
+            await self._session.execute(
+                _HISTORY_CONTEXT,
+                {"b_definition": row.process_definition_id, "b_instance": row.id},
             )
-            .order_by(ProcessEvent.sequence)
-            .limit(1)
-            .scalar_subquery()
-        )
-        found = (await self._session.execute(select(name_of, started_at))).one()
+        ).one()
         now = utcnow()
         history = {
             "process_instance_id": row.id,
