@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -130,3 +132,46 @@ async def test_ping(database: Database) -> None:
 
 async def test_dialect_matches_url(database: Database, db_url: str) -> None:
     assert database.dialect == ("sqlite" if db_url.startswith("sqlite") else "postgresql")
+
+
+#: A read that keeps SQLite busy for a moment (a few hundred ms), so a task can be cancelled
+#: while its statement runs.
+_SLOW_READ = (
+    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 600000) "
+    "SELECT count(*) FROM c"
+)
+
+
+async def test_a_cancelled_statement_leaves_no_sqlite_lock(tmp_path: Path) -> None:
+    """An SSE client leaving / a gRPC deadline cancels a task mid-statement: the database
+    must stay writable (it used to stay locked until the garbage collector ran)."""
+    path = tmp_path / "cancel.db"
+    database = Database.from_url(f"sqlite:///{path}")
+    try:
+        async with database.session() as session:
+            await session.execute(text("CREATE TABLE t (a INTEGER)"))
+
+        async def slow_read() -> None:
+            async with database.session() as session:
+                await session.execute(text(_SLOW_READ))
+
+        for _ in range(3):
+            reader = asyncio.create_task(slow_read())
+            await asyncio.sleep(0.05)
+            reader.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await reader
+            # Another process-level writer gets the write lock (waiting at most 20 s for the
+            # cancelled statement to wind down), and so does the application's own pool.
+            other = sqlite3.connect(path, timeout=20, isolation_level=None)
+            try:
+                other.execute("BEGIN IMMEDIATE")
+                other.execute("ROLLBACK")
+            finally:
+                other.close()
+            async with database.session() as session:
+                await session.execute(text("INSERT INTO t VALUES (1)"))
+        async with database.session() as session:
+            assert (await session.execute(text("SELECT count(*) FROM t"))).scalar_one() == 3
+    finally:
+        await database.dispose()

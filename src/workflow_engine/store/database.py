@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import structlog
 from sqlalchemy import event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -18,6 +19,10 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
+from sqlalchemy.util import await_only
+from sqlalchemy.util.concurrency import in_greenlet
+
+_log = structlog.get_logger(__name__)
 
 #: Sync or unspecified drivers we accept and the async driver each becomes.
 _SQLITE_DRIVERS = {"sqlite", "sqlite+pysqlite", "sqlite+aiosqlite"}
@@ -133,7 +138,35 @@ def _create_sqlite_engine(url: URL, *, echo: bool) -> AsyncEngine:
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
+    event.listen(engine.sync_engine.pool, "invalidate", _end_transaction_of_invalidated)
     return engine
+
+
+def _end_transaction_of_invalidated(
+    _dbapi_connection: Any, record: ConnectionPoolEntry, _exception: BaseException | None
+) -> None:
+    """Roll back the transaction of a connection SQLAlchemy drops (e.g. on task cancellation).
+
+    A task cancelled while a statement runs (an SSE client leaving, a gRPC deadline) makes
+    SQLAlchemy invalidate the connection and close it. SQLite cannot really close a connection
+    whose statement is still unfinalized: it lingers as a "zombie" that keeps its transaction,
+    and with ``BEGIN IMMEDIATE`` that is the database's write lock, so every other writer then
+    waits out ``busy_timeout`` and fails with "database is locked" until the garbage collector
+    happens to finalize the statement. Rolling back first ends the transaction (SQLite aborts
+    pending statements), so the lock goes with it, whatever happens to the handle afterwards.
+    The rollback is shielded: the cancellation that caused the invalidation must not stop it.
+    """
+    driver = record.driver_connection
+    if driver is None or not in_greenlet():
+        return  # not inside an async call (garbage collection): nothing can be awaited here
+    try:
+        await_only(asyncio.shield(driver.rollback()))
+    except asyncio.CancelledError:
+        # Cancelled again while waiting: the shielded rollback still runs, queued before the
+        # close SQLAlchemy issues next; raising here would skip that close.
+        pass
+    except Exception as exc:  # a broken handle: closing it is all that is left to do
+        _log.debug("rollback_of_invalidated_connection_failed", error=str(exc))
 
 
 class Database:
