@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,6 +83,34 @@ def _one_per_instance(subscriptions: list[Subscription]) -> list[Subscription]:
     for sub in subscriptions:
         seen.setdefault(sub.process_instance_id, sub)
     return list(seen.values())
+
+
+async def latest_active_models(
+    database: Database, definitions: DefinitionService, *, tenant_id: str | None
+) -> AsyncIterator[tuple[DefinitionRecord, ProcessModel]]:
+    """The latest non-suspended version of every definition (of `tenant_id`), with its model.
+
+    Paged through the store and parsed through the model cache; a definition deleted while
+    the pages are read is skipped. Used to find message and signal start events.
+    """
+    token: str | None = None
+    while True:
+        async with database.session() as session:
+            page, token = await DefinitionRepository(session).list(
+                tenant_id=tenant_id,
+                latest_only=True,
+                suspended=False,
+                page_size=200,
+                page_token=token,
+            )
+        for record in page:
+            try:
+                model = await definitions.cached_model(record.id)
+            except NotFoundError:
+                continue  # deleted since the page was read
+            yield record, model
+        if token is None:
+            return
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,28 +288,15 @@ class SignalService:
         if self._instances is None or self._definitions is None:
             return []
         found: list[_SignalStart] = []
-        token: str | None = None
-        while True:
-            async with self._db.session() as session:
-                page, token = await DefinitionRepository(session).list(
-                    tenant_id=tenant_id,
-                    latest_only=True,
-                    suspended=False,
-                    page_size=200,
-                    page_token=token,
-                )
-            for record in page:
-                try:
-                    model = await self._definitions.cached_model(record.id)
-                except NotFoundError:
-                    continue  # deleted since the page was read
-                nodes = signal_starts(model, name)
-                # A non-executable process deploys but never runs; the validator allows one
-                # start per signal, the first is taken should an older definition have more.
-                if nodes and model.process.executable:
-                    found.append(_SignalStart(record, model, nodes[0]))
-            if token is None:
-                return found
+        async for record, model in latest_active_models(
+            self._db, self._definitions, tenant_id=tenant_id
+        ):
+            nodes = signal_starts(model, name)
+            # A non-executable process deploys but never runs; the validator allows one
+            # start per signal, the first is taken should an older definition have more.
+            if nodes and model.process.executable:
+                found.append(_SignalStart(record, model, nodes[0]))
+        return found
 
     async def _start(
         self,
@@ -566,24 +581,10 @@ class MessageService:
     async def _message_start(self, name: str, *, tenant_id: str | None) -> tuple[int, str]:
         """The one latest active definition starting on message `name`, and its start event."""
         starters: list[tuple[int, str]] = []
-        token: str | None = None
-        while True:
-            async with self._db.session() as session:
-                page, token = await DefinitionRepository(session).list(
-                    tenant_id=tenant_id,
-                    latest_only=True,
-                    suspended=False,
-                    page_size=200,
-                    page_token=token,
-                )
-            for record in page:
-                try:
-                    model = await self._definitions.cached_model(record.id)
-                except NotFoundError:
-                    continue  # deleted since the page was read
-                starters.extend((record.id, node_id) for node_id in message_starts(model, name))
-            if token is None:
-                break
+        async for record, model in latest_active_models(
+            self._db, self._definitions, tenant_id=tenant_id
+        ):
+            starters.extend((record.id, node_id) for node_id in message_starts(model, name))
         if not starters:
             raise NotFoundError(
                 f"no instance waits for message '{name}' and no deployed definition starts on it"
