@@ -7,21 +7,19 @@ workflow double on a real Temporal (tests/services/workflow_double.py).
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 
 from tests.services.support import SEED, SEED_VARIABLES, deploy_seed, eventually
 from tests.services.workflow_double import engine_services
-from workflow_engine.config import load_settings
 from workflow_engine.security import Principal, acting_as
 from workflow_engine.security import permissions as permissions_module
 from workflow_engine.security.context import RequestOrigin, request_origin
 from workflow_engine.security.permissions import Permission, Role
 from workflow_engine.services.audit import scrub_details
-from workflow_engine.services.container import Services, build_services
+from workflow_engine.services.container import Services
 from workflow_engine.services.definition_source import DefinitionFormat
 from workflow_engine.services.errors import InvalidArgumentError, PermissionDeniedError
 from workflow_engine.store.audit import AuditFilters, AuditRecord
@@ -44,15 +42,6 @@ def seed(*, description: str | None = None) -> bytes:
     if description is not None:
         document["process"]["description"] = description
     return json.dumps(document).encode()
-
-
-@pytest.fixture
-async def services(db_url: str, tmp_path: Path) -> AsyncIterator[Services]:
-    built = await build_services(load_settings(database_url=db_url, data_dir=tmp_path))
-    try:
-        yield built
-    finally:
-        await built.aclose()
 
 
 @contextmanager

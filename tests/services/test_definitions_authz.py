@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
 from tests.services.authz_world import (
@@ -21,23 +18,13 @@ from tests.services.authz_world import (
     build_world,
     seed_document,
 )
-from workflow_engine.config import load_settings
 from workflow_engine.security import Principal, acting_as
-from workflow_engine.services.container import Services, build_services
+from workflow_engine.services.container import Services
 from workflow_engine.services.definition_source import DefinitionFormat
 from workflow_engine.services.definitions import DefinitionQuery
 from workflow_engine.services.errors import NotFoundError, PermissionDeniedError
 
 JSON = DefinitionFormat.JSON
-
-
-@pytest.fixture
-async def services(db_url: str, tmp_path: Path) -> AsyncIterator[Services]:
-    built = await build_services(load_settings(database_url=db_url, data_dir=tmp_path))
-    try:
-        yield built
-    finally:
-        await built.aclose()
 
 
 @pytest.fixture

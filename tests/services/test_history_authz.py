@@ -3,9 +3,7 @@ tenant (users: of instances they started) only; cleanup for `history:delete` onl
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -23,23 +21,13 @@ from tests.services.authz_world import (
     batch,
     build_world,
 )
-from workflow_engine.config import load_settings
 from workflow_engine.security import acting_as
-from workflow_engine.services.container import Services, build_services
+from workflow_engine.services.container import Services
 from workflow_engine.services.errors import NotFoundError, PermissionDeniedError
 from workflow_engine.store.history import HistoricInstanceFilters
 
 #: After every end the world writes.
 LATER = datetime(2027, 1, 1, tzinfo=UTC)
-
-
-@pytest.fixture
-async def services(db_url: str, tmp_path: Path) -> AsyncIterator[Services]:
-    built = await build_services(load_settings(database_url=db_url, data_dir=tmp_path))
-    try:
-        yield built
-    finally:
-        await built.aclose()
 
 
 @pytest.fixture

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from tests.services.support import deploy_document
 from workflow_engine.bus import LiveEvent
-from workflow_engine.config import load_settings
 from workflow_engine.engine.contract import EngineEvent, RuntimeBatch
-from workflow_engine.services.container import Services, build_services
+from workflow_engine.services.container import Services
 from workflow_engine.services.masking import MASK, Sensitive
 from workflow_engine.store.instances import InstanceRepository
 from workflow_engine.store.runtime import RuntimeProjection
@@ -59,15 +54,6 @@ def test_sensitive_masks_by_name_and_by_value() -> None:
     assert short.mask({"pin": "123", "msg": "order 123"}) == {"pin": MASK, "msg": "order 123"}
     # Nothing declared: data passes as it is.
     assert Sensitive().mask(data) is data
-
-
-@pytest.fixture
-async def services(db_url: str, tmp_path: Path) -> AsyncIterator[Services]:
-    built = await build_services(load_settings(database_url=db_url, data_dir=tmp_path))
-    try:
-        yield built
-    finally:
-        await built.aclose()
 
 
 def _ev(seq: int, kind: str, node: str | None = None, **data: Any) -> EngineEvent:

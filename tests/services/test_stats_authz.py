@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -19,9 +17,8 @@ from tests.services.authz_world import (
     World,
     build_world,
 )
-from workflow_engine.config import load_settings
 from workflow_engine.security import acting_as
-from workflow_engine.services.container import Services, build_services
+from workflow_engine.services.container import Services
 from workflow_engine.services.errors import PermissionDeniedError
 from workflow_engine.services.stats import StatsReport
 
@@ -34,15 +31,6 @@ async def _report(services: Services, tenant_id: str | None = None) -> StatsRepo
         bucket="P30D",
         tenant_id=tenant_id,
     )
-
-
-@pytest.fixture
-async def services(db_url: str, tmp_path: Path) -> AsyncIterator[Services]:
-    built = await build_services(load_settings(database_url=db_url, data_dir=tmp_path))
-    try:
-        yield built
-    finally:
-        await built.aclose()
 
 
 @pytest.fixture
