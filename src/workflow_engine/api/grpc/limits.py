@@ -10,8 +10,9 @@ Health and reflection are never limited.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, NoReturn
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import NoReturn
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
@@ -19,6 +20,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from workflow_engine.api.grpc.errors import ERROR_DOMAIN
+from workflow_engine.api.grpc.interception import ServiceGate
 from workflow_engine.security.context import current_principal
 from workflow_engine.services.errors import RateLimitedError
 from workflow_engine.services.rate_limit import RateLimiter, client_key, enforce_rate_limit
@@ -55,7 +57,7 @@ async def _refuse(context: grpc.aio.ServicerContext, exc: RateLimitedError) -> N
     raise AssertionError("grpc.aio ServicerContext.abort returned instead of raising")
 
 
-class RateLimitInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+class RateLimitInterceptor(ServiceGate):
     """Take a token per call of the named services.
 
     Args:
@@ -64,20 +66,14 @@ class RateLimitInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     """
 
     def __init__(self, limiter: RateLimiter, limited_services: tuple[str, ...]) -> None:
+        super().__init__(limited_services)
         self._limiter = limiter
-        self._prefixes = tuple(f"/{name}/" for name in limited_services)
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        """Wrap the handler of a limited method so it first takes a token."""
-        handler = await continuation(handler_call_details)
-        method: str = handler_call_details.method
-        if handler is None or not method.startswith(self._prefixes):
-            return handler
-        return _wrapped(handler, self._take)
+    @asynccontextmanager
+    async def around(self, context: grpc.aio.ServicerContext) -> AsyncIterator[None]:
+        """Take a token first (ends the call RESOURCE_EXHAUSTED when the bucket is empty)."""
+        await self._take(context)
+        yield
 
     async def _take(self, context: grpc.aio.ServicerContext) -> None:
         key = client_key(current_principal(), peer_ip(context.peer()))
@@ -85,48 +81,3 @@ class RateLimitInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             await enforce_rate_limit(self._limiter, key)
         except RateLimitedError as exc:
             await _refuse(context, exc)
-
-
-_Gate = Callable[[grpc.aio.ServicerContext], Awaitable[None]]
-
-
-def _wrapped(handler: grpc.RpcMethodHandler, gate: _Gate) -> Any:
-    kwargs = {
-        "request_deserializer": handler.request_deserializer,
-        "response_serializer": handler.response_serializer,
-    }
-    if handler.unary_unary is not None:
-        inner_uu = handler.unary_unary
-
-        async def unary_unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            await gate(context)
-            return await inner_uu(request, context)
-
-        return grpc.unary_unary_rpc_method_handler(unary_unary, **kwargs)
-    if handler.unary_stream is not None:
-        inner_us = handler.unary_stream
-
-        async def unary_stream(
-            request: Any, context: grpc.aio.ServicerContext
-        ) -> AsyncIterator[Any]:
-            await gate(context)
-            async for item in inner_us(request, context):
-                yield item
-
-        return grpc.unary_stream_rpc_method_handler(unary_stream, **kwargs)
-    if handler.stream_unary is not None:
-        inner_su = handler.stream_unary
-
-        async def stream_unary(requests: Any, context: grpc.aio.ServicerContext) -> Any:
-            await gate(context)
-            return await inner_su(requests, context)
-
-        return grpc.stream_unary_rpc_method_handler(stream_unary, **kwargs)
-    inner_ss = handler.stream_stream
-
-    async def stream_stream(requests: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-        await gate(context)
-        async for item in inner_ss(requests, context):
-            yield item
-
-    return grpc.stream_stream_rpc_method_handler(stream_stream, **kwargs)
