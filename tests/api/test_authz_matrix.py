@@ -134,6 +134,8 @@ REST_RULES: dict[tuple[str, str], Rule] = {
     # tasks
     ("GET", "/api/v1/tasks"): Rule(_READ_TASK, "list"),
     ("GET", "/api/v1/tasks/{task_id}"): Rule(_READ_TASK, _OBJ),
+    # Whoever sees the task reads its instance's variables (alice is the seed task's assignee).
+    ("GET", "/api/v1/tasks/{task_id}/variables"): Rule(_READ_TASK, _OBJ),
     # The seed's task is assigned to its starter and has no candidates: a `user` (alice, the
     # assignee) is no candidate, so claiming is 403; operators / admins hold task:manage.
     ("POST", "/api/v1/tasks/{task_id}/claim"): Rule(
@@ -224,7 +226,7 @@ def build_call(
         return Call(method, url, {}, json=start)
     if path.endswith("/variables") and method == "PUT":
         return Call(method, url, {}, json={"variables": {"note": "changed"}})
-    if "/tasks/{task_id}/" in path:
+    if "/tasks/{task_id}/" in path and method == "POST":
         action = path.rsplit("/", 1)[1]
         body: dict[str, Any] = dict(_TASK_BODIES[action])
         if action == "claim":
@@ -429,6 +431,7 @@ GRPC_TWINS: dict[str, tuple[str, str]] = {
     "TaskService/DelegateTask": ("POST", "/api/v1/tasks/{task_id}/delegate"),
     "TaskService/ResolveTask": ("POST", "/api/v1/tasks/{task_id}/resolve"),
     "TaskService/CompleteTask": ("POST", "/api/v1/tasks/{task_id}/complete"),
+    "TaskService/GetTaskVariables": ("GET", "/api/v1/tasks/{task_id}/variables"),
     "HistoryService/GetExecutionHistory": ("GET", "/api/v1/instances/{instance_id}/history"),
     "HistoryService/ListSteps": ("GET", "/api/v1/instances/{instance_id}/steps"),
     "HistoryService/GetStepDetail": ("GET", "/api/v1/instances/{instance_id}/steps/{step_id}"),

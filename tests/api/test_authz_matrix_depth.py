@@ -213,7 +213,9 @@ async def test_candidate_tasks(db_url: str, tmp_path: Any, temporal_client: Any)
         globex_key = await api.deploy(_candidate_task(GLOBEX), GLOBEX)
 
         async def fresh(tenant: str = ACME) -> str:
-            instance = await api.start(key if tenant == ACME else globex_key, tenant, user="eve")
+            instance = await api.start(
+                key if tenant == ACME else globex_key, tenant, user="eve", note="from eve"
+            )
             return await _open_task(api, instance)
 
         claimed_by_dave, completed_by_gina, untouched = await asyncio.gather(
@@ -235,6 +237,30 @@ async def test_candidate_tasks(db_url: str, tmp_path: Any, temporal_client: Any)
                 who, tasks_grpc.GetTask, tasks_pb2.GetTaskRequest(task_id=untouched)
             )
             check(f"gRPC GetTask as {who.user_id}@{who.tenant_id}", code.name, _grpc_of(want))
+        # The task's variables: its viewers read them (the form is pre-filled), although the
+        # instance is eve's and its own variables API stays a 404 for them.
+        instance_id = (await api.call(ADMIN, "GET", f"/api/v1/tasks/{untouched}")).json()[
+            "instance_id"
+        ]
+        for who, want in ((DAVE, 200), (GINA, 200), (OLGA, 404), (GLOBEX_DAVE, 404)):
+            got_vars = await api.call(who, "GET", f"/api/v1/tasks/{untouched}/variables")
+            check(
+                f"REST task variables as {who.user_id}@{who.tenant_id}", got_vars.status_code, want
+            )
+            if want == 200:
+                body = got_vars.json()
+                check(f"task variables of {who.user_id}", body["variables"].get("note"), "from eve")
+                check(
+                    f"task variables' instance for {who.user_id}", body["instance_id"], instance_id
+                )
+            code = await api.grpc(
+                who,
+                tasks_grpc.GetTaskVariables,
+                tasks_pb2.GetTaskVariablesRequest(task_id=untouched),
+            )
+            check(f"gRPC GetTaskVariables as {who.user_id}", code.name, _grpc_of(want))
+            own = await api.call(who, "GET", f"/api/v1/instances/{instance_id}/variables")
+            check(f"REST instance variables as {who.user_id}@{who.tenant_id}", own.status_code, 404)
         check("dave's inbox", untouched in await _inbox(api, DAVE), True)
         check("gina's inbox", untouched in await _inbox(api, GINA), True)
         check("olga's inbox", untouched in await _inbox(api, OLGA), False)

@@ -10,6 +10,8 @@ Authorization (issue 6), applied to the acting principal (`current_principal()`)
   sees the tasks they are assignee or owner of, and those they are a candidate of (as user or
   through a group) while unassigned. Another tenant's task, or an invisible one, answers 404
   exactly like a missing one.
+- Task variables: whoever sees a task reads its instance's variables (sensitive ones
+  masked), even without `instance:read` on that instance (a candidate of someone else's).
 - Claim: a candidate (or `task:manage`). Unclaim: the assignee (or `task:manage`). Assign
   (set anyone): `task:manage`. Delegate: the assignee (or `task:manage`); the assignee becomes
   the owner. Resolve: only the delegate; the task goes back to the owner, who then completes.
@@ -45,6 +47,7 @@ from workflow_engine.services.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from workflow_engine.services.masking import masked_variables
 from workflow_engine.services.payload_limits import PayloadLimits
 from workflow_engine.services.variables import (
     check_variables,
@@ -53,11 +56,21 @@ from workflow_engine.services.variables import (
 )
 from workflow_engine.services.workflows import WorkflowGateway
 from workflow_engine.store.database import Database
+from workflow_engine.store.instances import InstanceRepository
 from workflow_engine.store.tables import OPEN_TASK_STATES, TaskInstance
 from workflow_engine.store.tasks import StoredTask, TaskFilters, TaskRepository, TaskVisibility
 from workflow_engine.store.types import utcnow
 
 MAX_PAGE_SIZE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class TaskVariables:
+    """The variables of a task's instance as the task's viewer may see them (masked)."""
+
+    task_id: str
+    instance_id: str
+    variables: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +110,28 @@ def _visibility_of(who: Principal) -> TaskVisibility:
 
 def _denied(rule: str) -> PermissionDeniedError:
     return PermissionDeniedError(rule, permission=str(Permission.TASK_MANAGE))
+
+
+def _seen(
+    task_id: str,
+    task: StoredTask | None,
+    who: Principal,
+    visibility: TaskVisibility | None,
+    *,
+    candidate_sees_claimed: bool = False,
+) -> StoredTask:
+    """`task` when `who` may see it; else NotFoundError, the same as for a missing task."""
+    if task is None or not who.sees_tenant(task.tenant_id):
+        raise NotFoundError(f"task {task_id} does not exist")
+    # A candidate losing a claim race learns who won (409), not "no such task".
+    seen = (
+        visibility is None
+        or visibility.allows(task)
+        or (candidate_sees_claimed and task.open and visibility.is_candidate(task))
+    )
+    if not seen:
+        raise NotFoundError(f"task {task_id} does not exist")
+    return task
 
 
 def _check_completer(who: Principal, task: StoredTask) -> None:
@@ -142,23 +177,34 @@ class TaskService:
         """
         return await self._visible(task_id, current_principal())
 
+    async def variables(self, task_id: str) -> TaskVariables:
+        """The variables of a task's instance, for whoever may see the task (as Camunda does).
+
+        A candidate or assignee of a task on an instance someone else started may not read
+        that instance (`instance:read_own`), yet needs its data to work on the task: seeing
+        the task is what grants this read. Sensitive variables are masked (`***`) exactly as
+        in the variables API. Two queries (the task, the variables), whatever the caller.
+
+        Raises:
+            NotFoundError: no such task (or one of another tenant, or not the caller's).
+            PermissionDeniedError: neither `task:read` nor `task:work`.
+        """
+        who = current_principal()
+        visibility = _visibility(who)
+        # One session for both reads: SQLite sessions take the write lock, never nest them.
+        async with self._db.session() as session:
+            task = _seen(task_id, await TaskRepository(session).get(task_id), who, visibility)
+            current = await InstanceRepository(session).variables(task.process_instance_id)
+        shown = await masked_variables(self._definitions, task.process_definition_id, current)
+        return TaskVariables(task_id=task.id, instance_id=task.process_instance_id, variables=shown)
+
     async def _visible(
         self, task_id: str, who: Principal, *, candidate_sees_claimed: bool = False
     ) -> StoredTask:
         visibility = _visibility(who)
         async with self._db.session() as session:
             task = await TaskRepository(session).get(task_id)
-        if task is None or not who.sees_tenant(task.tenant_id):
-            raise NotFoundError(f"task {task_id} does not exist")
-        # A candidate losing a claim race learns who won (409), not "no such task".
-        seen = (
-            visibility is None
-            or visibility.allows(task)
-            or (candidate_sees_claimed and task.open and visibility.is_candidate(task))
-        )
-        if not seen:
-            raise NotFoundError(f"task {task_id} does not exist")
-        return task
+        return _seen(task_id, task, who, visibility, candidate_sees_claimed=candidate_sees_claimed)
 
     async def list(
         self, filters: TaskFilters, *, page_size: int = 50, page_token: str | None = None

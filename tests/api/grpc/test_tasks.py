@@ -6,8 +6,9 @@ from __future__ import annotations
 import grpc
 
 from tests.api.grpc.support import refused
-from tests.api.grpc.test_execution import deploy, open_task, start_seed, struct, until
+from tests.api.grpc.test_execution import as_dict, deploy, open_task, start_seed, struct, until
 from tests.api.live_engine import CALLS
+from tests.services.support import SEED_VARIABLES
 from workflow_engine.api.grpc.generated import execution_pb2 as epb
 from workflow_engine.api.grpc.generated import tasks_pb2 as pb
 from workflow_engine.api.grpc.generated.execution_pb2_grpc import ExecutionServiceStub
@@ -90,6 +91,20 @@ async def test_inbox_claim_assign_delegate_resolve_complete(
     assert [t.id for t in by_state.items] == [task.id]
 
 
+async def test_task_variables_are_the_instances(live_channel: grpc.aio.Channel) -> None:
+    await deploy(live_channel)
+    executions = ExecutionServiceStub(live_channel)
+    tasks = TaskServiceStub(live_channel)
+    started = await start_seed(executions)
+    task = await open_task(tasks, started.id)
+    got = await tasks.GetTaskVariables(pb.GetTaskVariablesRequest(task_id=task.id))
+    assert (got.task_id, got.instance_id) == (task.id, started.id)
+    instance = await executions.GetVariables(epb.GetVariablesRequest(instance_id=started.id))
+    assert as_dict(got.variables) == as_dict(instance.variables)
+    assert as_dict(got.variables).items() >= SEED_VARIABLES.items()
+    await executions.TerminateExecution(epb.TerminateExecutionRequest(instance_id=started.id))
+
+
 async def test_complete_checks_declared_types(live_channel: grpc.aio.Channel) -> None:
     await deploy(live_channel)
     executions = ExecutionServiceStub(live_channel)
@@ -118,13 +133,18 @@ async def test_task_errors(live_channel: grpc.aio.Channel) -> None:
         tasks.DelegateTask(pb.DelegateTaskRequest(task_id=GHOST, user_id="u1")),
         tasks.ResolveTask(pb.ResolveTaskRequest(task_id=GHOST)),
         tasks.CompleteTask(pb.CompleteTaskRequest(task_id=GHOST)),
+        tasks.GetTaskVariables(pb.GetTaskVariablesRequest(task_id=GHOST)),
     ):
         refusal = await refused(call)
         assert (refusal.code, refusal.reason) == (grpc.StatusCode.NOT_FOUND, "NOT_FOUND")
         assert GHOST in refusal.message
-    blank = await refused(tasks.GetTask(pb.GetTaskRequest()))
-    assert blank.code == grpc.StatusCode.INVALID_ARGUMENT
-    assert [v[0] for v in blank.violations] == ["task_id"]
+    for blank_call in (
+        tasks.GetTask(pb.GetTaskRequest()),
+        tasks.GetTaskVariables(pb.GetTaskVariablesRequest()),
+    ):
+        blank = await refused(blank_call)
+        assert blank.code == grpc.StatusCode.INVALID_ARGUMENT
+        assert [v[0] for v in blank.violations] == ["task_id"]
     no_user = await refused(tasks.ClaimTask(pb.ClaimTaskRequest(task_id=GHOST)))
     assert no_user.code == grpc.StatusCode.INVALID_ARGUMENT
     assert "user_id is required" in no_user.message

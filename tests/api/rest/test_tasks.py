@@ -77,3 +77,16 @@ async def test_complete(api: httpx.AsyncClient) -> None:
     assert (await api.get(base)).json()["state"] == "completed"
     twice = await api.post(f"{base}/complete")
     assert twice.status_code == 409
+
+
+async def test_task_variables_are_the_instances(api: httpx.AsyncClient) -> None:
+    task = await _task(api, user_id="alice")
+    url = f"/api/v1/tasks/{task['id']}/variables"
+    got = await api.get(url)
+    assert got.status_code == 200, got.text
+    instance = await api.get(f"/api/v1/instances/{task['instance_id']}/variables")
+    assert got.json() == {"task_id": task["id"], **instance.json()}
+    assert got.json()["variables"].items() >= SEED_VARIABLES.items()
+    missing = await api.get("/api/v1/tasks/nope/variables")
+    assert missing.status_code == 404
+    assert error(missing)["message"] == "task nope does not exist"

@@ -15,6 +15,7 @@ from workflow_engine.api.grpc.runtime_messages import (
     complete_task_message,
     optional,
     required,
+    struct_of,
     task_message,
     variables_of,
 )
@@ -124,3 +125,15 @@ class TaskServicer(TaskServiceServicer):
             user_id=optional(request, "user_id"),
         )
         return complete_task_message(result)
+
+    @rpc
+    async def GetTaskVariables(  # noqa: N802
+        self, request: pb.GetTaskVariablesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.TaskVariables:
+        """The variables of the task's instance, for whoever may see the task (masked)."""
+        found = await self._tasks.variables(_task_id(request))
+        return pb.TaskVariables(
+            task_id=found.task_id,
+            instance_id=found.instance_id,
+            variables=struct_of(found.variables),
+        )

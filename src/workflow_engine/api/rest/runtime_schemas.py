@@ -145,6 +145,14 @@ class VariablesOut(BaseModel):
     variables: dict[str, Any]
 
 
+class TaskVariablesOut(BaseModel):
+    """The variables of a task's instance (sensitive ones masked), as its viewer sees them."""
+
+    task_id: str
+    instance_id: str
+    variables: dict[str, Any]
+
+
 class AcceptedOut(BaseModel):
     """A control request handed to the instance (it acts on it asynchronously)."""
 

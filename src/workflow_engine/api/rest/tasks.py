@@ -13,6 +13,7 @@ from workflow_engine.api.rest.runtime_schemas import (
     OptionalUserIn,
     TaskListOut,
     TaskOut,
+    TaskVariablesOut,
     UserIn,
 )
 from workflow_engine.services.tasks import MAX_PAGE_SIZE
@@ -54,6 +55,19 @@ async def list_tasks(
 async def get_task(task_id: str, services: ServicesDep) -> TaskOut:
     """One task."""
     return TaskOut.of(await services.tasks.get(task_id))
+
+
+@router.get("/{task_id}/variables", response_model=TaskVariablesOut)
+async def get_task_variables(task_id: str, services: ServicesDep) -> TaskVariablesOut:
+    """The variables of the task's instance, for whoever may see the task (sensitive masked).
+
+    A candidate or assignee reads them even on an instance someone else started (which
+    `GET /instances/{id}/variables` would answer with 404 for them).
+    """
+    found = await services.tasks.variables(task_id)
+    return TaskVariablesOut(
+        task_id=found.task_id, instance_id=found.instance_id, variables=found.variables
+    )
 
 
 @router.post("/{task_id}/claim", response_model=TaskOut)

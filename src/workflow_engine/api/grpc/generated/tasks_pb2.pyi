@@ -149,3 +149,19 @@ class CompleteTaskResponse(_message.Message):
     node_id: str
     instance_status: str
     def __init__(self, task_id: _Optional[str] = ..., node_id: _Optional[str] = ..., instance_status: _Optional[str] = ...) -> None: ...
+
+class GetTaskVariablesRequest(_message.Message):
+    __slots__ = ("task_id",)
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    def __init__(self, task_id: _Optional[str] = ...) -> None: ...
+
+class TaskVariables(_message.Message):
+    __slots__ = ("task_id", "instance_id", "variables")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    INSTANCE_ID_FIELD_NUMBER: _ClassVar[int]
+    VARIABLES_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    instance_id: str
+    variables: _struct_pb2.Struct
+    def __init__(self, task_id: _Optional[str] = ..., instance_id: _Optional[str] = ..., variables: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...

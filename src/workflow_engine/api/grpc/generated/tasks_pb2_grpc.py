@@ -75,6 +75,11 @@ class TaskServiceStub:
                 request_serializer=workflow__engine_dot_v1_dot_tasks__pb2.CompleteTaskRequest.SerializeToString,
                 response_deserializer=workflow__engine_dot_v1_dot_tasks__pb2.CompleteTaskResponse.FromString,
                 _registered_method=True)
+        self.GetTaskVariables = channel.unary_unary(
+                '/workflow_engine.v1.TaskService/GetTaskVariables',
+                request_serializer=workflow__engine_dot_v1_dot_tasks__pb2.GetTaskVariablesRequest.SerializeToString,
+                response_deserializer=workflow__engine_dot_v1_dot_tasks__pb2.TaskVariables.FromString,
+                _registered_method=True)
 
 
 class TaskServiceServicer:
@@ -137,6 +142,14 @@ class TaskServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetTaskVariables(self, request, context):
+        """The variables of the task's instance, for whoever may see the task (a candidate or
+        assignee too, on an instance someone else started); sensitive ones read "***".
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TaskServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -179,6 +192,11 @@ def add_TaskServiceServicer_to_server(servicer, server):
                     servicer.CompleteTask,
                     request_deserializer=workflow__engine_dot_v1_dot_tasks__pb2.CompleteTaskRequest.FromString,
                     response_serializer=workflow__engine_dot_v1_dot_tasks__pb2.CompleteTaskResponse.SerializeToString,
+            ),
+            'GetTaskVariables': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTaskVariables,
+                    request_deserializer=workflow__engine_dot_v1_dot_tasks__pb2.GetTaskVariablesRequest.FromString,
+                    response_serializer=workflow__engine_dot_v1_dot_tasks__pb2.TaskVariables.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -398,6 +416,33 @@ class TaskService:
             '/workflow_engine.v1.TaskService/CompleteTask',
             workflow__engine_dot_v1_dot_tasks__pb2.CompleteTaskRequest.SerializeToString,
             workflow__engine_dot_v1_dot_tasks__pb2.CompleteTaskResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTaskVariables(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/workflow_engine.v1.TaskService/GetTaskVariables',
+            workflow__engine_dot_v1_dot_tasks__pb2.GetTaskVariablesRequest.SerializeToString,
+            workflow__engine_dot_v1_dot_tasks__pb2.TaskVariables.FromString,
             options,
             channel_credentials,
             insecure,
