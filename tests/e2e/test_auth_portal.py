@@ -12,10 +12,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -332,6 +334,151 @@ def test_operator_sees_the_tenant_and_uses_the_controls(
     events = history.json()["events"]
     paused = [e for e in events if e["type"] == "process.paused"]
     assert paused and paused[0]["user_id"] == "olga", paused
+
+
+CANDIDATE_KEY = "e2eAuthCandidate"
+PIN = "9876-top-secret"
+
+
+def _candidate_definition() -> dict[str, Any]:
+    """A form task for candidate `dave` on instances others start; `pin` is sensitive."""
+    return {
+        "process": {
+            "id": f"{CANDIDATE_KEY}-{TENANT_A}",
+            "key": CANDIDATE_KEY,
+            "name": "Candidate review",
+            "tenant_id": TENANT_A,
+            "variables": {
+                "item": {"type": "string"},
+                "amount": {"type": "integer"},
+                "pin": {"type": "string", "sensitive": True},
+            },
+        },
+        "elements": [
+            {"id": "start", "type": "startEvent", "outgoing": ["review"]},
+            {
+                "id": "review",
+                "name": "Check the order",
+                "type": "userTask",
+                "config": {
+                    "candidate_users": ["dave"],
+                    "form_fields": [
+                        {"id": "item", "label": "Item", "type": "string"},
+                        {"id": "amount", "label": "Amount", "type": "integer"},
+                        {"id": "pin", "label": "PIN", "type": "string"},
+                    ],
+                },
+                "outgoing": ["end"],
+            },
+            {"id": "end", "type": "endEvent"},
+        ],
+    }
+
+
+def _stored_pin(server_data: Path, instance_id: str) -> Any:
+    """The value the engine keeps (the API only ever shows it masked)."""
+    # Running instances keep it in process_variable, ended ones in the history table.
+    query = (
+        "SELECT value FROM process_variable WHERE process_instance_id = ? AND name = 'pin' "
+        "UNION ALL SELECT value FROM historic_variable_instance "
+        "WHERE process_instance_id = ? AND name = 'pin'"
+    )
+    db = sqlite3.connect(f"file:{server_data / 'wfe.db'}?mode=ro", uri=True)
+    try:
+        row = db.execute(query, (instance_id, instance_id)).fetchone()
+    finally:
+        db.close()
+    assert row is not None, f"no pin variable for {instance_id}"
+    return json.loads(row[0])
+
+
+def test_a_candidate_works_on_another_users_instance(
+    new_page: PageFactory, world: World, auth_server: DevServer
+) -> None:
+    # Bob starts; dave is only the task's candidate: he may not read bob's instance, yet the
+    # task form comes pre-filled from the task's variables, with no 404 (no console error).
+    bob = _token("bob", roles="user", tenant=TENANT_A)
+    with httpx.Client(base_url=world.base_url, timeout=30) as client:
+        definition_id = _deploy(client, world.admin, _candidate_definition())
+        response = client.post(
+            "/api/v1/instances",
+            json={
+                "definition_id": definition_id,
+                "variables": {"item": "bob's order", "amount": 42, "pin": PIN},
+            },
+            headers=_as(bob),
+        )
+        assert response.status_code == 201, response.text
+        instance_id: str = response.json()["id"]
+        _wait_task(client, world.admin, instance_id)
+
+    page = new_page(world.base_url)
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/api/v1/" in r.url else None)
+    _login(page, _token("dave", roles="user", tenant=TENANT_A), start="/#/login?next=/tasks")
+    page.goto("/#/tasks?tab=groups")
+    row = page.locator("table.task-table tbody tr").filter(has_text="Check the order")
+    expect(row).to_have_count(1)
+    # The process column names the process, never the task's element id, from the first
+    # drawing on (read at once, no waiting: rows are drawn once their labels are known).
+    assert "Candidate review v1" in row.locator("td").first.inner_text()
+    row.get_by_role("link", name="Check the order").click()
+
+    expect(page.get_by_role("heading", name="Check the order", level=1)).to_be_visible()
+    expect(page.get_by_label("Item")).to_have_value("bob's order")
+    expect(page.get_by_label("Amount")).to_have_value("42")
+    # The sensitive variable reads "***": not pre-filled, so completing cannot overwrite it.
+    expect(page.get_by_label("PIN")).to_have_value("")
+    expect(page.locator("main")).not_to_contain_text(PIN)
+    # The instance link stays (bob's instance itself is not dave's to read).
+    facts = page.locator(".task-facts")
+    expect(facts.locator(f'a[href="#/instances/{instance_id}"]')).to_be_visible()
+    screenshot(page, "auth-candidate-task-form")
+    assert any(u.endswith("/variables") and "/api/v1/tasks/" in u for u in asked), asked
+    assert not any(f"/api/v1/instances/{instance_id}" in u for u in asked), asked
+
+    page.locator(".task-facts").get_by_role("button", name="Claim").click()
+    expect(page.get_by_role("button", name="Complete")).to_be_enabled()
+    expect(page.get_by_label("Amount")).to_have_value("42")
+    page.get_by_label("Amount").fill("43")
+    page.get_by_role("button", name="Complete").click()
+    expect(page.get_by_text("Completed “Check the order”")).to_be_visible()
+
+    with httpx.Client(base_url=world.base_url, timeout=30) as client:
+        deadline = time.monotonic() + 30
+        status = None
+        while time.monotonic() < deadline:
+            body = client.get(f"/api/v1/instances/{instance_id}", headers=_as(world.admin)).json()
+            status = body["status"]
+            if status == "completed":
+                break
+            time.sleep(0.2)
+        assert status == "completed", status
+    assert _stored_pin(auth_server.data_dir, instance_id) == PIN
+
+
+def test_inbox_labels_tasks_of_definitions_beyond_the_first_500(
+    new_page: PageFactory, world: World
+) -> None:
+    # A tenant of its own with more definition versions than one page of the definitions list
+    # (500, oldest first): the newest one's task is still labelled with its process name.
+    tenant = "tenant-many"
+    many = 501
+    with httpx.Client(base_url=world.base_url, timeout=60) as client:
+        for n in range(many):
+            document = _definition(f"e2eMany{n:03d}", f"Filler {n}", tenant)
+            _deploy(client, world.admin, document)
+        newest = _deploy(client, world.admin, _definition("e2eManyLast", "Newest process", tenant))
+        erin = _token("erin", roles="user", tenant=tenant)
+        instance_id = _start(client, erin, newest, "erin")
+        _wait_task(client, world.admin, instance_id)
+    page = new_page(world.base_url)
+    _login(page, erin, start="/#/login?next=/tasks")
+    row = page.locator("table.task-table tbody tr")
+    expect(row).to_have_count(1)
+    cell = row.locator("td").first
+    assert "Newest process v1" in cell.inner_text(), cell.inner_text()
+    expect(cell.locator(f'a[href="#/instances/{instance_id}"]')).to_be_visible()
 
 
 def test_logout_forgets_the_token(new_page: PageFactory, world: World) -> None:

@@ -1,6 +1,8 @@
 // One task (#/tasks/:id): its facts, the claim / delegate actions, and the completion form
 // generated from the user task's `config.form_fields` (types from the field, else from the
-// process variable of the same name), pre-filled from the instance's variables.
+// process variable of the same name), pre-filled from the task's variables
+// (`GET /api/v1/tasks/:id/variables`: readable by whoever sees the task, also a candidate on an
+// instance someone else started, whose own variables endpoint answers them 404).
 
 import { ApiError, get, identity, post, request } from "../api.js";
 import { buildForm, ensurePageStyles, normalizeType } from "../forms.js";
@@ -8,6 +10,8 @@ import { append, clear, errorState, formatTime, h, loading, pageHeader, prettyJs
 import { OPEN_STATES, dueCell, isOverdue, taskActions } from "./tasks.js";
 
 const EXTRA = "__more_variables";
+/** What the API shows instead of a sensitive variable's value (services/masking.py). */
+const MASK = "***";
 
 function findElement(elements, id) {
   for (const element of Array.isArray(elements) ? elements : []) {
@@ -76,6 +80,20 @@ function fieldsOf(spec) {
   });
 }
 
+/**
+ * The form's initial values: the variables, less the masked ones. A sensitive variable reads
+ * "***"; pre-filled, completing the task would overwrite the real secret with the mask.
+ */
+function initialValues(spec, variables) {
+  const initial = {};
+  for (const [name, value] of Object.entries(variables)) {
+    const decl = spec.declarations[name];
+    if (value === MASK || (decl && typeof decl === "object" && decl.sensitive === true)) continue;
+    initial[name] = value;
+  }
+  return initial;
+}
+
 function fact(term, ...value) {
   return [h("dt", {}, term), h("dd", {}, ...value)];
 }
@@ -102,7 +120,7 @@ function facts(task) {
 
 function completionForm(task, who, spec, variables, onDone) {
   const fields = fieldsOf(spec);
-  const main = buildForm(fields, variables);
+  const main = buildForm(fields, initialValues(spec, variables));
   const extra = buildForm([{ id: EXTRA, label: "More variables", type: "object", description: "A JSON object of further variables to set, e.g. {\"approved\": true}. Fields above win over a name given twice." }]);
   const summary = h("div", { class: "form-summary", role: "alert", hidden: true });
   const mine = task.assignee && task.assignee === who.user_id;
@@ -179,7 +197,7 @@ export async function render(root, { params, signal }) {
     if (open) {
       const [specResult, varsResult] = await Promise.allSettled([
         formSpec(task, signal),
-        get(`/api/v1/instances/${encodeURIComponent(task.instance_id)}/variables`, null, { signal }),
+        get(`/api/v1/tasks/${encodeURIComponent(task.id)}/variables`, null, { signal }),
       ]);
       if (specResult.status === "fulfilled") spec = specResult.value;
       if (varsResult.status === "fulfilled") variables = varsResult.value.variables || {};

@@ -146,9 +146,38 @@ async function loadTab(tab, who, signal) {
   return [...seen.values()].sort((a, b) => (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : a.id.localeCompare(b.id)));
 }
 
+/** How many definitions are asked for at once while labelling the inbox. */
+const DEFINITION_FETCHES = 6;
+
+/**
+ * Read the definitions `tasks` refer to that `known` (id -> definition, or null when it could
+ * not be read) lacks, each once. By id, not one page of `GET /definitions`: that list is in
+ * deploy order and capped at 500 a page, so a task of any definition deployed after the
+ * 500th version (the newest, the likeliest to have open tasks) found no label.
+ */
+async function learnDefinitions(tasks, known, signal) {
+  const missing = [...new Set(tasks.map((t) => t.definition_id))]
+    .filter((id) => id !== null && id !== undefined && !known.has(id));
+  let next = 0;
+  async function worker() {
+    while (next < missing.length) {
+      const id = missing[next++];
+      try {
+        known.set(id, await get(`/api/v1/definitions/${encodeURIComponent(id)}`, null, { signal }));
+      } catch (exc) {
+        if (signal.aborted || (exc && exc.name === "AbortError")) throw exc;
+        known.set(id, null); // deleted meanwhile, or not readable: labelled by its id
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(DEFINITION_FETCHES, missing.length) }, worker));
+}
+
 function definitionLabel(task, definitions) {
   const def = definitions.get(task.definition_id);
-  return def ? `${def.name || def.key} v${def.version}` : task.element_id;
+  if (def) return `${def.name || def.key} v${def.version}`;
+  // Never the element id: it names the task's step, not the process.
+  return task.definition_id === null || task.definition_id === undefined ? "unknown process" : `definition ${task.definition_id}`;
 }
 
 function assigneeCell(task) {
@@ -217,10 +246,8 @@ export async function render(root, { query, signal }) {
   root.append(pageHeader("Tasks"), tabBar(tab), status, panel);
 
   let who = await identity();
-  let definitions = new Map();
-  get("/api/v1/definitions", { page_size: 500 }, { signal })
-    .then((page) => { definitions = new Map(page.items.map((d) => [d.id, d])); schedule(); })
-    .catch(() => { /* labels fall back to the element id */ });
+  // id -> definition (null: could not be read); filled for the tasks shown, before each render.
+  const definitions = new Map();
 
   let loadedOnce = false;
   let running = null;
@@ -234,6 +261,8 @@ export async function render(root, { query, signal }) {
     running = { again: false };
     try {
       const tasks = await loadTab(tab, who, signal);
+      // Labels first, so no row is ever drawn without its process name.
+      await learnDefinitions(tasks, definitions, signal);
       if (signal.aborted) return;
       // Keep focus on the same button across a live refresh (keyboard users).
       const focused = document.activeElement;
