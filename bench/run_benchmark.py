@@ -236,6 +236,8 @@ async def bench(args: argparse.Namespace) -> list[Figure]:
             for round_ in range(args.rounds):
                 order = ("native", "engine") if round_ % 2 == 0 else ("engine", "native")
                 for name in order:
+                    if args.only is not None and name != args.only:
+                        continue
                     if name == "native":
                         figures.append(
                             await measured(
@@ -290,6 +292,12 @@ def main() -> None:
     parser.add_argument("--timer", default="PT1S", help="replaces the typical process's PT1M")
     parser.add_argument("--worker-slots", type=int, default=100, help="worker concurrency")
     parser.add_argument("--rounds", type=int, default=1, help="alternating native/engine rounds")
+    parser.add_argument(
+        "--only",
+        choices=("engine", "native"),
+        default=None,
+        help="run one variant (e.g. to profile it); no ratio is printed",
+    )
     args = parser.parse_args()
     figures = asyncio.run(bench(args))
     print(f"database: {args.db}, concurrency {args.concurrency}")
@@ -302,6 +310,8 @@ def main() -> None:
         )
     native = [f.per_second for f in figures if f.name == "native"]
     engine = [f.per_second for f in figures if f.name == "engine"]
+    if not native or not engine:
+        return
     ratios = [e / n for e, n in zip(engine, native, strict=True)]
     print("ratio engine/native = " + ", ".join(f"{r:.2f}" for r in ratios), end="")
     print(f" (median {statistics.median(ratios):.2f})" if len(ratios) > 1 else "")
