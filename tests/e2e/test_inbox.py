@@ -290,6 +290,8 @@ def test_inbox_updates_live_when_a_task_is_created(page: Page, api: httpx.Client
     # check it appears in "All open" without a reload.
     page.get_by_role("link", name="See all open tasks").click()
     expect(page.get_by_role("tab", name="All open")).to_have_attribute("aria-selected", "true")
+    # The page is live once its event stream is open (it re-reads the list then, too).
+    expect(page.locator('[data-live="on"]')).to_have_count(1)
     instance_id = _start(api, amount=1, business_key=f"live-{user}")
     task = _task_of(api, instance_id)
     expect(_row(page, task["id"])).to_be_visible(timeout=15_000)

@@ -255,7 +255,8 @@ export async function render(root, { query, signal }) {
     query: definition ? { definition_key: definition } : {},
     signal,
     onEvent: (name) => { if (name !== "end" && name !== "dropped") schedule(); },
-    onOpen: () => { root.dataset.live = "on"; },
+    // Re-read once subscribed: what changed before the subscription sent no event here.
+    onOpen: () => { root.dataset.live = "on"; schedule(); },
     onError: () => { root.dataset.live = "retrying"; },
   });
 }

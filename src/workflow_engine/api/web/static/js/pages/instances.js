@@ -163,7 +163,8 @@ export async function render(root, { query, signal }) {
   stream("/api/v1/stream", {
     query: { definition_key: filters.definition_key },
     signal,
-    onOpen: () => { live.dataset.state = "open"; live.textContent = "live"; },
+    // Re-read once subscribed: what changed before the subscription sent no event here.
+    onOpen: () => { live.dataset.state = "open"; live.textContent = "live"; refresh(); },
     onError: () => { live.dataset.state = "closed"; live.textContent = "reconnecting…"; },
     onEvent: (name) => { if (name === "message") refresh(); },
   });

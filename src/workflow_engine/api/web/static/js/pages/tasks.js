@@ -314,7 +314,9 @@ export async function render(root, { query, signal }) {
     query: { type: TASK_EVENTS },
     signal,
     onEvent: (name) => { if (name !== "end" && name !== "dropped") schedule(); },
-    onOpen: () => { root.dataset.live = "on"; },
+    // Re-read once subscribed: a change between the first load and the subscription
+    // (or during a reconnect) sent no event this page could see.
+    onOpen: () => { root.dataset.live = "on"; schedule(); },
     onError: () => { root.dataset.live = "retrying"; },
   });
 }
