@@ -632,29 +632,28 @@ async def event_names(
 
 def message_starts(model: ProcessModel, name: str) -> list[str]:
     """Top-level message start events of `model` for message `name` (by id or by name)."""
-    refs = {name}
-    refs.update(m.id for m in model.message_definitions.values() if m.name == name)
-    found: list[str] = []
-    for node in model.nodes.values():
-        if node.type is not NodeType.START_EVENT or node.scope is not None:
-            continue
-        if node.event_kind is not EventKind.MESSAGE:
-            continue
-        if str(node.config.get("message_ref", "")) in refs:
-            found.append(node.id)
-    return found
+    return _top_level_starts(model, name, kind=EventKind.MESSAGE)
 
 
 def signal_starts(model: ProcessModel, name: str) -> list[str]:
     """Top-level signal start events of `model` for signal `name` (by id or by name)."""
-    refs = {name}
-    refs.update(sig.id for sig in model.signal_definitions.values() if sig.name == name)
-    found: list[str] = []
-    for node in model.nodes.values():
-        if node.type is not NodeType.START_EVENT or node.scope is not None:
-            continue
-        if node.event_kind is not EventKind.SIGNAL:
-            continue
-        if str(node.config.get("signal_ref", "")) in refs:
-            found.append(node.id)
-    return found
+    return _top_level_starts(model, name, kind=EventKind.SIGNAL)
+
+
+def _top_level_starts(model: ProcessModel, name: str, *, kind: EventKind) -> list[str]:
+    # A start event names its message / signal by definition id; `name` may be either.
+    if kind is EventKind.MESSAGE:
+        ref_key = "message_ref"
+        same_name = {m.id for m in model.message_definitions.values() if m.name == name}
+    else:
+        ref_key = "signal_ref"
+        same_name = {sig.id for sig in model.signal_definitions.values() if sig.name == name}
+    refs = {name} | same_name
+    return [
+        node.id
+        for node in model.nodes.values()
+        if node.type is NodeType.START_EVENT
+        and node.scope is None
+        and node.event_kind is kind
+        and str(node.config.get(ref_key, "")) in refs
+    ]
