@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -59,6 +60,9 @@ async def _instance(database: Database, instance_id: str = "i-1") -> None:
             tenant_id="t1",
             business_key="bk-1",
             start_user_id="alice",
+            # The instance starts when its events say it did: a start time taken from the
+            # wall clock would put the fixed end time below in the past one day.
+            start_time=datetime.fromisoformat(T0),
         )
 
 
@@ -263,7 +267,7 @@ async def test_end_writes_status_duration_history_and_closes_everything(
     assert instance.ended
     assert instance.active_activity_ids == ()
     assert instance.end_time is not None and instance.end_time.hour == 12
-    assert instance.duration is not None and instance.duration > 0
+    assert instance.duration == 2 * 3600 * 1000
     assert instance.delete_reason == "operator said so"
     assert task is not None and task.state == "cancelled"
     assert subs == []
