@@ -122,7 +122,7 @@ class RedisEventBus:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
         if self._pubsub is not None:
-            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+            await self._pubsub.aclose()
 
     def _channel_of(self, subscription: Subscription) -> str:
         instance_id = subscription.filter.instance_id
@@ -196,7 +196,7 @@ class RedisEventBus:
             # A fresh connection for whoever subscribes next.
             self._pubsub = None
             with contextlib.suppress(Exception):
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
+                await pubsub.aclose()
 
     def _dispatch(self, message: dict[str, Any]) -> None:
         channel = _text(message.get("channel"))

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -111,6 +112,7 @@ def _mutated(draw: st.DrawFn) -> bytes:
     return etree.tostring(root)
 
 
+@pytest.mark.conformance
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_mutated())
 def test_mutated_conformance_xml_never_raises(data: bytes) -> None:

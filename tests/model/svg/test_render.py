@@ -49,6 +49,7 @@ def _models() -> Iterator[tuple[str, ProcessModel]]:
 MODELS = list(_models())
 
 
+@pytest.mark.conformance
 def test_the_corpus_is_there() -> None:
     names = [name for name, _ in MODELS]
     assert "examples/user-registration.json" in names
