@@ -16,6 +16,7 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -196,9 +197,44 @@ def _uses_conformance_corpus(item: pytest.Item) -> bool:
     return False
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--clock-ahead-years",
+        type=int,
+        default=int(os.environ.get("WFE_TEST_CLOCK_AHEAD_YEARS", "0")),
+        help="run the store and service tests with the process clock moved this many years "
+        "ahead (time-machine), so a test or code path that hard-codes 'now' shows up today",
+    )
+
+
+@pytest.fixture(autouse=True)
+def _clock_ahead(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Moves the clock ahead for tests/store and tests/services when --clock-ahead-years is set."""
+    years: int = request.config.getoption("--clock-ahead-years")
+    path = str(request.node.path)
+    if (
+        not years
+        or not any(f"/tests/{part}/" in path for part in ("store", "services"))
+        or request.node.get_closest_marker("temporal_clock") is not None
+    ):
+        yield
+        return
+    import time_machine
+
+    moved = datetime.now(UTC) + timedelta(days=round(365.25 * years))
+    with time_machine.travel(moved, tick=True):
+        yield
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "conformance: reads the external corpus in ../shared/conformance"
+    )
+    config.addinivalue_line(
+        "markers",
+        "temporal_clock: compares times from this process with times Temporal's server wrote "
+        "(timer starts, workflow end times); not moved by --clock-ahead-years, since the "
+        "server's clock cannot move with it",
     )
 
 

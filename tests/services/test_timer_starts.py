@@ -156,6 +156,7 @@ def _schedules(services: Services) -> TimerStartSchedules:
     return services.definitions.timer_starts
 
 
+@pytest.mark.temporal_clock
 async def test_cycle_starts_instances_that_register_and_complete(engine: Services) -> None:
     key = f"tick_{uuid.uuid4().hex[:8]}"
     result = await _deploy(engine, key, {"timer_cycle": "R2/PT2S"})
@@ -188,6 +189,7 @@ async def test_cycle_starts_instances_that_register_and_complete(engine: Service
     assert await _schedules(engine).describe("", key, "tick") is None
 
 
+@pytest.mark.temporal_clock
 async def test_duration_starts_exactly_one_instance(engine: Services) -> None:
     key = f"once_{uuid.uuid4().hex[:8]}"
     result = await _deploy(engine, key, {"timer_duration": "PT2S"})
