@@ -24,6 +24,7 @@ from workflow_engine.expressions.timers import (
 )
 from workflow_engine.model.codes import IssueCode
 from workflow_engine.model.config_schema import ConfigKey, ValueKind
+from workflow_engine.model.form_fields import pattern_error
 from workflow_engine.model.issues import Severity, ValidationIssue
 from workflow_engine.model.paths import index_path, key_path
 
@@ -47,7 +48,9 @@ MULTI_INSTANCE_KEYS = frozenset(
 )
 DECISION_TABLE_KEYS = frozenset({"hit_policy", "inputs", "rules"})
 HIT_POLICIES = ("UNIQUE", "FIRST", "COLLECT")
-FORM_FIELD_KEYS = frozenset({"id", "label", "type", "required", "default", "options"})
+FORM_FIELD_KEYS = frozenset(
+    {"id", "label", "type", "required", "default", "options", "pattern", "description"}
+)
 
 
 def describe(value: object) -> str:
@@ -495,6 +498,24 @@ class ConfigChecker:
                     f"'required' of {item_what}",
                     "true or false",
                     field_def["required"],
+                )
+            pattern = field_def.get("pattern")
+            if pattern is not None:
+                reason = pattern_error(pattern) if isinstance(pattern, str) else "not a string"
+                if reason is not None:
+                    self._invalid(
+                        key_path(item_path, "pattern"),
+                        f"'pattern' of {item_what} ({reason})",
+                        "a regular expression in RE2 syntax",
+                        pattern,
+                    )
+            options = field_def.get("options")
+            if options is not None and not isinstance(options, list | dict):
+                self._invalid(
+                    key_path(item_path, "options"),
+                    f"'options' of {item_what}",
+                    "a list of values or {value, label}, or an object of value: label",
+                    options,
                 )
 
     def _unknown(

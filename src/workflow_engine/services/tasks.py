@@ -35,6 +35,7 @@ from workflow_engine.engine.contract import (
     CompleteTaskRequest,
     CompleteTaskResult,
 )
+from workflow_engine.model.form_fields import check_form_values, form_fields
 from workflow_engine.security.context import current_principal
 from workflow_engine.security.permissions import Permission, permissions_of, require
 from workflow_engine.security.principal import Principal
@@ -397,7 +398,12 @@ class TaskService:
             _check_completer(who, task)
         if task.process_definition_id is not None:
             model = await self._definitions.cached_model(task.process_definition_id)
-            raise_if_invalid(check_variables(model.process.variables, given, require=False))
+            issues = check_variables(model.process.variables, given, require=False)
+            node = model.nodes.get(task.task_definition_key)
+            if node is not None:
+                # The API checks the task's form as the portal does: no client is trusted.
+                issues += check_form_values(form_fields(node.config), given)
+            raise_if_invalid(issues)
         result = await self._workflows.update(
             task.process_instance_id,
             UPDATE_COMPLETE_TASK,
