@@ -17,6 +17,9 @@ from workflow_engine.engine.interpreter.state import IncidentError, Token
 from workflow_engine.expressions import evaluate, evaluate_condition, looks_like_expression
 from workflow_engine.model.types import FlowNode
 
+#: Histories recorded before the remaining instances were awaited on completion replay without it.
+AWAIT_CANCELLED_INSTANCES_PATCH = "wfe-mi-await-cancelled"
+
 if TYPE_CHECKING:
     from workflow_engine.engine.interpreter.runtime import Runtime
 
@@ -130,3 +133,8 @@ async def run(
     finally:
         for task in pending:
             task.cancel()
+        if pending and workflow.patched(AWAIT_CANCELLED_INSTANCES_PATCH):
+            # Let each cancelled instance close its task (state `cancelled`, a `task.cancelled`
+            # event) before the token moves on: otherwise the next flush goes out without
+            # them and the inbox shows those tasks open until some later flush.
+            await asyncio.gather(*pending, return_exceptions=True)
