@@ -1,4 +1,4 @@
-"""A multi-instance user task whose completion condition ends it: the rest are cancelled everywhere."""
+"""A multi-instance user task ended by its completion condition: the rest are cancelled."""
 
 from __future__ import annotations
 
