@@ -134,6 +134,9 @@ class Settings(BaseSettings):
     """Port of the dev server started by `wfe dev` (and the default address's port)."""
     temporal_ui_port: int | None = None
     """Port of the dev server's web UI; None means `temporal_port + 1000`."""
+    temporal_http_port: int | None = None
+    """Port of Temporal's HTTP API; None means `temporal_port + 10` (7243, the server's own
+    default). `wfe dev` starts its dev server with it; the `http` task can never reach it."""
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "console"
     max_definition_bytes: int = 1_048_576
@@ -189,6 +192,30 @@ class Settings(BaseSettings):
     stream_queue_size: int = 1000
     """Live events one stream may have waiting; a slower client is dropped (it resumes with
     Last-Event-ID) rather than slowing the engine."""
+    http_egress_allow: Annotated[list[str], NoDecode] = []
+    """Destinations the built-in `http` task may reach although they are loopback, private,
+    link-local or otherwise non-public, for every tenant: host names (`billing.internal`,
+    `*.svc.cluster.local`), `host:port`, IP addresses or CIDR ranges (`10.20.0.0/16`,
+    `10.20.0.0/16:8443`, `[fd00::/64]:443`). The engine's own ports stay unreachable. From the
+    environment comma-separated."""
+    http_egress_allow_by_tenant: dict[str, list[str]] = {}
+    """Like `http_egress_allow`, per tenant id (`{"acme": ["10.1.0.0/16"]}`; from the
+    environment as JSON). A tenant's entries add to the global ones."""
+    http_egress_allow_public: bool = True
+    """Whether the `http` task may reach public addresses without an allow-list entry; false:
+    only allow-listed destinations."""
+    http_max_response_bytes: int = 1_048_576
+    """Largest response body (after decompression) the `http` task reads; larger answers fail
+    with the non-retryable `HTTP_RESPONSE_TOO_LARGE` (results travel in workflow history)."""
+    http_timeout_seconds: float = 30.0
+    """Total time of one `http` task request, redirects and body included: the default, and
+    the most a definition's `timeout_seconds` can ask for."""
+    http_connect_timeout_seconds: float = 10.0
+    """Longest wait for one TCP (and TLS) connection of the `http` task."""
+    http_read_timeout_seconds: float = 30.0
+    """Longest wait for the next bytes of a response of the `http` task."""
+    http_max_redirects: int = 5
+    """Redirects the `http` task follows (each hop checked by the egress policy)."""
     auth_enabled: bool = False
     """Require a bearer JWT on the REST API (/api/v1/*) and gRPC; off: every request acts as
     the all-powerful system principal (development only)."""
@@ -255,7 +282,13 @@ class Settings(BaseSettings):
             return None
         return value
 
-    @field_validator("activity_modules", "listener_classes", "auth_algorithms", mode="before")
+    @field_validator(
+        "activity_modules",
+        "listener_classes",
+        "auth_algorithms",
+        "http_egress_allow",
+        mode="before",
+    )
     @classmethod
     def _split_names(cls, value: Any) -> Any:
         # From the environment a list is most naturally written comma-separated.
@@ -282,10 +315,33 @@ class Settings(BaseSettings):
     def _port_range(cls, value: int, info: Any) -> int:
         return _check_port(value, info.field_name)
 
-    @field_validator("temporal_ui_port", "metrics_port")
+    @field_validator("temporal_ui_port", "metrics_port", "temporal_http_port")
     @classmethod
     def _optional_port_range(cls, value: int | None, info: Any) -> int | None:
         return None if value is None else _check_port(value, info.field_name)
+
+    @field_validator(
+        "http_timeout_seconds", "http_connect_timeout_seconds", "http_read_timeout_seconds"
+    )
+    @classmethod
+    def _http_seconds_positive(cls, value: float, info: Any) -> float:
+        if not value > 0 or value == float("inf"):
+            raise ValueError(f"{info.field_name} must be a positive number of seconds, got {value}")
+        return value
+
+    @field_validator("http_max_response_bytes")
+    @classmethod
+    def _http_bytes_positive(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError(f"http_max_response_bytes must be at least 1, got {value}")
+        return value
+
+    @field_validator("http_max_redirects")
+    @classmethod
+    def _http_redirects_not_negative(cls, value: int) -> int:
+        if not 0 <= value <= 50:
+            raise ValueError(f"http_max_redirects must be between 0 and 50, got {value}")
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -469,6 +525,13 @@ class Settings(BaseSettings):
         if self.temporal_ui_port is not None:
             return self.temporal_ui_port
         return self.temporal_port + 1000
+
+    @property
+    def effective_temporal_http_port(self) -> int:
+        """`temporal_http_port`, or `temporal_port + 10` (7243, Temporal's default)."""
+        if self.temporal_http_port is not None:
+            return self.temporal_http_port
+        return self.temporal_port + 10
 
     @property
     def temporal_db_file(self) -> Path:

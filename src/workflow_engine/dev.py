@@ -100,12 +100,16 @@ async def run_dev(settings: Settings, *, stop_event: asyncio.Event | None = None
             "grpc": settings.grpc_port,
             "temporal": settings.temporal_port,
             "temporal-ui": ui_port,
+            "temporal-http": settings.effective_temporal_http_port,
         },
     )
     async with AsyncExitStack() as stack:
         temporal = TemporalDevServer(
             port=settings.temporal_port,
             ui_port=ui_port,
+            # A known port rather than a random one, so the http task's egress policy can
+            # refuse it (see engine/activities/egress.py).
+            http_port=settings.effective_temporal_http_port,
             db_file=settings.temporal_db_file,
             namespace=settings.temporal_namespace,
             log_file=settings.data_dir / "temporal.log",

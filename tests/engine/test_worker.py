@@ -22,6 +22,7 @@ from tests.engine.activities.http_server import running_http_server
 from tests.engine.worker_activities import FINISHED
 from tests.engine.worker_workflows import CallActivitiesByName
 from workflow_engine.config import Settings, load_settings
+from workflow_engine.engine.activities.egress import EgressPolicy, parse_rule
 from workflow_engine.engine.activities.http import HttpActivities
 from workflow_engine.engine.activities.registry import (
     ENGINE_ACTIVITY_NAMES,
@@ -64,7 +65,8 @@ async def test_activities_are_called_by_name(
 ) -> None:
     monkeypatch.delenv("WFE_EXAMPLES_OUTBOX", raising=False)
     settings = _settings(tmp_path)
-    http = HttpActivities()
+    # The test server is on loopback, which the egress policy refuses unless allow-listed.
+    http = HttpActivities(policy=EgressPolicy(allow=[parse_rule("127.0.0.1")]))
     registry = build_activity_registry(
         http=http,
         context=ActivityContext(settings=settings),

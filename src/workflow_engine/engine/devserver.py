@@ -126,6 +126,7 @@ class TemporalDevServer:
         *,
         port: int = 7233,
         ui_port: int | None = None,
+        http_port: int | None = None,
         db_file: Path | None = None,
         namespace: str = "default",
         log_level: DevServerLogLevel = "warn",
@@ -141,6 +142,8 @@ class TemporalDevServer:
             port: Port of the gRPC frontend.
             ui_port: Port of the web UI; None means `port + 1000` (the CLI's default).
                 Ignored when `headless`.
+            http_port: Port of the frontend's HTTP API; None: a random free port (the CLI's
+                default).
             db_file: SQLite file for durable state; None keeps everything in memory.
             namespace: Namespace the server creates at launch ("default" always exists).
             log_level: The server's own log level.
@@ -160,12 +163,15 @@ class TemporalDevServer:
             _check_port("ui_port", ui_port)
         elif not headless and port + 1000 > 65535:
             raise ValueError(f"ui_port defaults to port + 1000 = {port + 1000}: set ui_port")
+        if http_port is not None:
+            _check_port("http_port", http_port)
         if not namespace.strip():
             raise ValueError("namespace must not be empty")
         if stop_grace_seconds < 0:
             raise ValueError(f"stop_grace_seconds must be 0 or more, got {stop_grace_seconds}")
         self._port = port
         self._ui_port = ui_port if ui_port is not None else port + 1000
+        self._http_port = http_port
         self._db_file = db_file
         self._namespace = namespace
         self._log_level = log_level
@@ -235,6 +241,8 @@ class TemporalDevServer:
             cmd.append("--headless")
         else:
             cmd += ["--ui-port", str(self._ui_port), "--ui-disable-news-fetch"]
+        if self._http_port is not None:
+            cmd += ["--http-port", str(self._http_port)]
         if self._db_file is not None:
             cmd += ["--db-filename", str(self._db_file)]
         if self._namespace != "default":
@@ -257,6 +265,8 @@ class TemporalDevServer:
         if self.running:
             raise TemporalDevServerError(f"the dev server at {self.address} is already running")
         ports = [("port", self._port)] + ([] if self._headless else [("ui_port", self._ui_port)])
+        if self._http_port is not None:
+            ports.append(("http_port", self._http_port))
         for name, port in ports:
             if _port_in_use(self._host, port):
                 raise TemporalDevServerError(

@@ -27,6 +27,7 @@ from temporalio.worker.workflow_sandbox import SandboxRestrictions
 
 from workflow_engine.config import Settings
 from workflow_engine.engine.activities.builtin import builtin_activities
+from workflow_engine.engine.activities.egress import EgressPolicy, instance_tenant_lookup
 from workflow_engine.engine.activities.http import HttpActivities
 from workflow_engine.engine.activities.registry import (
     RESERVED_PREFIX,
@@ -263,6 +264,10 @@ async def run_worker(
     modules = list(settings.activity_modules if activity_modules is None else activity_modules)
     # A wrong module name is a configuration error: report it before connecting anywhere.
     listeners = implemented_listener_names(settings, activity_modules=modules)
+    try:
+        EgressPolicy.from_settings(settings)  # a bad allow-list entry stops the start, named
+    except ValueError as exc:
+        raise WorkerSetupError(str(exc)) from None
     async with AsyncExitStack() as stack:
         if client is None:
             configure_tracing(endpoint=settings.otel_exporter_otlp_endpoint)
@@ -284,7 +289,11 @@ async def run_worker(
                 implemented_listeners=listeners,
             )
             stack.push_async_callback(services.aclose)
-        http = HttpActivities()
+        database = getattr(services, "database", None)
+        http = HttpActivities.from_settings(
+            settings,
+            tenant_of=instance_tenant_lookup(database) if database is not None else None,
+        )
         stack.push_async_callback(http.aclose)
         context = ActivityContext(
             settings=settings,

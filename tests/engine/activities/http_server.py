@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -45,6 +46,9 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         self.server.hits[url.path] = self.server.hits.get(url.path, 0) + 1
+        self.server.headers.setdefault(url.path, []).append(
+            {k.lower(): v for k, v in self.headers.items()}
+        )
         parts = url.path.strip("/").split("/")
         if parts[0] == "echo":
             self._json(
@@ -77,6 +81,27 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Location", "/echo/redirected")
             self.send_header("Content-Length", "0")
             self.end_headers()
+        elif parts[0] == "redirect-to":
+            self.send_response(302)
+            self.send_header("Location", query["url"][0])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif parts[0] == "flaky":
+            # The first request to each /flaky/<name> fails (a retryable 503), later ones work.
+            if self.server.hits[url.path] == 1:
+                self._json(503, {"error": "try again"})
+            else:
+                self._json(200, {"attempt": self.server.hits[url.path]})
+        elif parts[0] == "endless":
+            # Chunked, without a Content-Length, until the client hangs up.
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            chunk = b"y" * 65_536
+            for _ in range(100_000):
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                self.wfile.flush()
         elif parts[0] == "badjson":
             self._send(200, b"not json{", "application/json")
         elif parts[0] == "problem":
@@ -91,6 +116,7 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     hits: dict[str, int]
+    headers: dict[str, list[dict[str, str]]]
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that gave up (the timeout tests) is expected; anything else is shown."""
@@ -98,16 +124,42 @@ class _Server(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
+@dataclass(frozen=True)
+class Served:
+    """A running test server: where it is and what it received.
+
+    Attributes:
+        base: `http://127.0.0.1:<port>`.
+        port: Its port.
+        hits: Path -> number of requests.
+        headers: Path -> the headers (lower-case names) of each request, in order.
+    """
+
+    base: str
+    port: int
+    hits: dict[str, int]
+    headers: dict[str, list[dict[str, str]]]
+
+
 @contextmanager
-def running_http_server() -> Iterator[tuple[str, dict[str, int]]]:
-    """Serve on a free port; yields the base URL and a path -> request count map."""
+def serving() -> Iterator[Served]:
+    """Serve on a free port of 127.0.0.1 until the block ends."""
     server = _Server(("127.0.0.1", 0), _Handler)
     server.hits = {}
+    server.headers = {}
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    port = int(server.server_address[1])
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", server.hits
+        yield Served(f"http://127.0.0.1:{port}", port, server.hits, server.headers)
     finally:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@contextmanager
+def running_http_server() -> Iterator[tuple[str, dict[str, int]]]:
+    """Serve on a free port; yields the base URL and a path -> request count map."""
+    with serving() as served:
+        yield served.base, served.hits

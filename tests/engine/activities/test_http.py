@@ -1,4 +1,8 @@
-"""wfe.http against a real HTTP server on 127.0.0.1 (plus one injected MockTransport)."""
+"""wfe.http against a real HTTP server on 127.0.0.1 (plus one injected MockTransport).
+
+The server is on loopback, which the egress policy refuses by default: these tests allow-list
+127.0.0.1 explicitly (the policy itself is tested in test_egress.py).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from temporalio.exceptions import ApplicationError
 
 from tests.engine.activities.http_server import running_http_server
 from tests.temporal_fixtures import free_port
+from workflow_engine.engine.activities.egress import EgressPolicy, parse_rule
 from workflow_engine.engine.activities.http import (
     INVALID_INPUT,
     HttpActivities,
@@ -35,7 +40,9 @@ def base(server: tuple[str, dict[str, int]]) -> str:
 
 @pytest_asyncio.fixture
 async def http() -> AsyncIterator[HttpActivities]:
-    activities = HttpActivities(max_response_bytes=10_000)
+    activities = HttpActivities(
+        policy=EgressPolicy(allow=[parse_rule("127.0.0.1")]), max_response_bytes=10_000
+    )
     try:
         yield activities
     finally:
@@ -226,13 +233,14 @@ async def test_injected_transport_receives_the_request() -> None:
     activities = HttpActivities(transport=httpx.MockTransport(handler))
     try:
         result = await activities.http(
-            {"method": "POST", "url": "https://api.example/users", "body": {"n": 1}}
+            # A public address: the policy checks it, then the injected transport takes over.
+            {"method": "POST", "url": "https://93.184.215.14/users", "body": {"n": 1}}
         )
     finally:
         await activities.aclose()
     assert result["status"] == 201
     assert result["body"] == {"id": 9}
-    assert seen[0].url == "https://api.example/users"
+    assert seen[0].url == "https://93.184.215.14/users"
     assert json.loads(seen[0].content) == {"n": 1}
 
 
