@@ -10,6 +10,7 @@ from temporalio.activity import _Definition
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
+from tests.audit_hook import audited
 from workflow_engine.engine.activities.builtin import (
     ACTIVITY_HTTP,
     ACTIVITY_NOOP,
@@ -136,3 +137,19 @@ def test_script_accepts_the_interpreter_form() -> None:
     with pytest.raises(ApplicationError) as info:
         run_script({"_config": []})
     assert info.value.type == INVALID_INPUT
+
+
+@pytest.mark.parametrize(
+    "expression",
+    ["${PATH}", "${environ}", "${__builtins__}", "${fn:env('HOME')}", "${fn:open('/etc/hosts')}"],
+)
+def test_script_reads_only_the_variables_it_is_given(expression: str) -> None:
+    """The script built-in evaluates against its `variables` and nothing else (issue 15)."""
+    with audited() as events, pytest.raises(ApplicationError) as info:
+        run_script({"script": {"x": expression}, "variables": {"a": 1}})
+    assert info.value.type == SCRIPT_ERROR
+    assert "unknown" in info.value.message
+    assert events == []
+    with audited() as events:
+        assert run_script({"script": {"b": "${a + 1}"}, "variables": {"a": 1}}) == {"b": 2}
+    assert events == []
