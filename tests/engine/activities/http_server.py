@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 import sys
 import threading
 import time
@@ -142,16 +143,19 @@ class Served:
 
 
 @contextmanager
-def serving() -> Iterator[Served]:
-    """Serve on a free port of 127.0.0.1 until the block ends."""
+def serving(tls: ssl.SSLContext | None = None) -> Iterator[Served]:
+    """Serve on a free port of 127.0.0.1 until the block ends (HTTPS with a `tls` context)."""
     server = _Server(("127.0.0.1", 0), _Handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     server.hits = {}
     server.headers = {}
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     port = int(server.server_address[1])
+    scheme = "https" if tls is not None else "http"
     try:
-        yield Served(f"http://127.0.0.1:{port}", port, server.hits, server.headers)
+        yield Served(f"{scheme}://127.0.0.1:{port}", port, server.hits, server.headers)
     finally:
         server.shutdown()
         server.server_close()

@@ -6,13 +6,19 @@ Real requests to real servers on 127.0.0.1: what the policy refuses never reache
 
 from __future__ import annotations
 
+import datetime
 import ipaddress
+import ssl
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from temporalio.exceptions import ApplicationError
 
 from tests.engine.activities.http_server import Served, serving
@@ -547,3 +553,73 @@ async def test_tenant_lookup_reads_the_instance_row(database: Database) -> None:
     assert await tenant_of(workflow_id("i-acme")) == "acme"
     assert await tenant_of(workflow_id("i-unknown")) is None
     assert await tenant_of("not-an-instance-workflow") is None
+
+
+def _tls_pair(tmp_path: Path, name: str) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A server context with a certificate for `name`, and a client context trusting its CA."""
+    now = datetime.datetime.now(datetime.UTC)
+
+    def certificate(
+        subject: str, key: ec.EllipticCurvePrivateKey, issuer: str, signer: Any, ca: bool
+    ) -> x509.Certificate:
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if not ca:
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName([x509.DNSName(subject)]), critical=False
+            )
+        return builder.sign(signer, hashes.SHA256())
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_cert = certificate("test CA", ca_key, "test CA", ca_key, True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = certificate(name, key, "test CA", ca_key, False)
+    cert_file, key_file = tmp_path / "server.pem", tmp_path / "server.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(cert_file, key_file)
+    client = ssl.create_default_context(
+        cadata=ca_cert.public_bytes(serialization.Encoding.PEM).decode()
+    )
+    return server, client
+
+
+async def test_https_keeps_the_name_for_tls_while_connecting_to_the_checked_address(
+    tmp_path: Path,
+) -> None:
+    """The pin changes where the socket goes, not whom TLS verifies: SNI and the certificate
+    check use the URL's name (`pinned.test`), the connection the checked 127.0.0.1."""
+    server_tls, client_tls = _tls_pair(tmp_path, "pinned.test")
+
+    async def resolver(host: str, port: int) -> list[IPAddress]:
+        return [ipaddress.ip_address("127.0.0.1")]
+
+    policy = _policy(allow=["pinned.test", "127.0.0.1"], resolver=resolver)
+    http = HttpActivities(policy=policy, ssl_context=client_tls)
+    try:
+        with serving(tls=server_tls) as tls_server:
+            ok = await _send(http, f"https://pinned.test:{tls_server.port}/echo")
+            assert ok["status"] == 200
+            # The same server by address: its certificate does not name 127.0.0.1.
+            with pytest.raises(ApplicationError) as info:
+                await _send(http, f"https://127.0.0.1:{tls_server.port}/echo")
+            assert info.value.type == "HTTP_CONNECTION_ERROR"
+            assert "CERTIFICATE_VERIFY_FAILED" in info.value.message
+    finally:
+        await http.aclose()
+    assert tls_server.hits == {"/echo": 1}

@@ -392,6 +392,8 @@ class HttpActivities:
         read_timeout_seconds: Longest wait for the next bytes of a response.
         max_redirects: Redirect hops followed before `HTTP_TOO_MANY_REDIRECTS`.
         user_agent: Sent unless the request sets its own `User-Agent`.
+        ssl_context: How HTTPS servers are verified (e.g. with a private CA); None: the
+            system's trusted certificates, as httpx verifies by default.
     """
 
     def __init__(
@@ -406,6 +408,7 @@ class HttpActivities:
         read_timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
         max_redirects: int = DEFAULT_MAX_REDIRECTS,
         user_agent: str = "workflow-engine",
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         if max_response_bytes <= 0:
             raise ValueError(f"max_response_bytes must be positive, got {max_response_bytes}")
@@ -436,7 +439,7 @@ class HttpActivities:
             else None
         )
         # Built once: loading the CA bundle for every request would cost more than the request.
-        self._ssl = httpx.create_ssl_context()
+        self._ssl = ssl_context if ssl_context is not None else httpx.create_ssl_context()
 
     @classmethod
     def from_settings(
