@@ -204,6 +204,10 @@ def test_command_line() -> None:
     assert "--headless" in headless
     assert "--ui-port" not in headless
     assert "--db-filename" not in headless
+    # Temporal's HTTP API gets a known port only when asked (wfe dev does; see egress policy).
+    assert "--http-port" not in cmd
+    pinned = TemporalDevServer(port=7300, http_port=7310).command()
+    assert pinned[pinned.index("--http-port") + 1] == "7310"
 
 
 @pytest.mark.parametrize(
@@ -213,6 +217,7 @@ def test_command_line() -> None:
         ({"port": 7233, "ui_port": 70000}, "ui_port must be a TCP port"),
         ({"port": 65000}, "ui_port defaults to port \\+ 1000 = 66000"),
         ({"namespace": " "}, "namespace must not be empty"),
+        ({"port": 7233, "http_port": 0}, "http_port must be a TCP port"),
         ({"stop_grace_seconds": -1}, "stop_grace_seconds must be 0 or more"),
     ],
 )
