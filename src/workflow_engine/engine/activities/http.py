@@ -35,7 +35,8 @@ Failures (Temporal `ApplicationError`, `type` usable as a BPMN `error_code`):
 - `HTTP_<status>` for any other unexpected status (4xx): non-retryable;
 - `HTTP_TIMEOUT`, `HTTP_CONNECTION_ERROR`: retryable;
 - `EgressDenied` (a destination the egress policy refuses, naming host and reason),
-  `HTTP_RESPONSE_TOO_LARGE`, `HTTP_TOO_MANY_REDIRECTS`, `INVALID_INPUT`: non-retryable.
+  `HTTP_RESPONSE_TOO_LARGE`, `HTTP_TOO_MANY_REDIRECTS`, `INVALID_INPUT`: non-retryable;
+- `EGRESS_TENANT_UNKNOWN`: the instance's tenant could not be read (database away): retryable.
 
 The error's first detail is `{"status", "headers", "body"}` when a response arrived.
 Each request gets its own connection pool whose connections can only go to the addresses checked
