@@ -171,3 +171,11 @@ def test_names_resolve_only_to_the_variables(text: str) -> None:
     with audited() as events, pytest.raises(ExpressionEvaluationError, match="unknown"):
         evaluate(text, {"x": 1})
     assert events == []
+
+
+def test_a_zone_directory_does_not_show_server_paths() -> None:
+    with pytest.raises(ExpressionEvaluationError) as info:
+        evaluate("${timestamp('2024-01-01T00:00:00Z').getHours('America')}", {})
+    assert "unknown time zone" in info.value.message
+    assert "Errno" not in info.value.message
+    assert "zoneinfo" not in info.value.message

@@ -143,6 +143,10 @@ class CompiledExpression:
             raise self._error("expression is nested too deeply to evaluate", None) from None
         except ExpressionError:
             raise
+        except OSError:
+            # A time zone name that is a directory of the zone database (`getHours('America')`):
+            # the OS error would show the server's file paths.
+            raise self._error("cannot evaluate: unknown time zone or resource", None) from None
         except Exception as exc:  # cel-python has a few raw raises; never leak them
             raise self._error(f"cannot evaluate: {exc}", None) from None
         if isinstance(value, CELEvalError):
