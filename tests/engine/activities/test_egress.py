@@ -233,7 +233,7 @@ async def test_allow_listed_for_one_tenant_only(server: Served) -> None:
         served = await _send(http, f"{server.base}/echo/acme", tenant="acme")
         assert served["status"] == 200
         message = await _refused(http, f"{server.base}/echo/globex", tenant="globex")
-        assert "not in the allow-list of 'globex'" in message
+        assert "not in the allow-list of tenant 'globex'" in message
         await _refused(http, f"{server.base}/echo/nobody")  # no tenant: global list only
     finally:
         await http.aclose()

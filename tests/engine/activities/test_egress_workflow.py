@@ -98,5 +98,5 @@ async def test_the_instance_tenant_decides(
     finally:
         await http.aclose()
     assert snap.incidents[0].error_type == EGRESS_DENIED
-    assert "not in the allow-list of 'globex'" in snap.incidents[0].message
+    assert "not in the allow-list of tenant 'globex'" in snap.incidents[0].message
     assert server.hits == {"/echo": 1}

@@ -374,7 +374,9 @@ class EgressPolicy:
         if not addresses:
             raise EgressDeniedError(shown, port, "the name resolves to no address")
         rules = self.rules_for(tenant)
-        whose = "the global allow-list" if tenant is None else f"the allow-list of {tenant!r}"
+        whose = (
+            "the global allow-list" if tenant is None else f"the allow-list of tenant {tenant!r}"
+        )
         for address in addresses:
             own = await self._engine_endpoint(name, port, address)
             if own is not None:
