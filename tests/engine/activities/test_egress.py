@@ -6,6 +6,7 @@ Real requests to real servers on 127.0.0.1: what the policy refuses never reache
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import ipaddress
 import ssl
@@ -20,6 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
 
 from tests.engine.activities.http_server import Served, serving
 from workflow_engine.config import ConfigError, load_settings
@@ -623,3 +625,24 @@ async def test_https_keeps_the_name_for_tls_while_connecting_to_the_checked_addr
     finally:
         await http.aclose()
     assert tls_server.hits == {"/echo": 1}
+
+
+async def test_an_unreadable_tenant_is_a_retryable_failure_and_sends_nothing(
+    server: Served,
+) -> None:
+    """The database is away: the request must not go out under a guessed policy."""
+    unreachable = Database.from_url("postgresql+psycopg://postgres@127.0.0.1:1/none")
+    http = HttpActivities(
+        policy=_policy(allow=["127.0.0.1"]), tenant_of=instance_tenant_lookup(unreachable)
+    )
+    environment = ActivityEnvironment()
+    environment.info = dataclasses.replace(environment.info, workflow_id=workflow_id("i-1"))
+    try:
+        with pytest.raises(ApplicationError) as info:
+            await environment.run(http.http, {"url": f"{server.base}/echo"})
+    finally:
+        await http.aclose()
+        await unreachable.dispose()
+    assert info.value.type == "EGRESS_TENANT_UNKNOWN"
+    assert not info.value.non_retryable
+    assert server.hits == {}
