@@ -137,6 +137,7 @@ class Options:
     redis_url: str
     kill_at: float
     start_rate: float
+    stall: float
     down_seconds: float
     keep_logs: bool
 
@@ -615,6 +616,7 @@ class Topology:
         assert self.database is not None
         deadline = time.monotonic() + self.options.timeout
         last = ""
+        progress, moved = -1, time.monotonic()
         async with await psycopg.AsyncConnection.connect(
             self.database.dsn, autocommit=True
         ) as conn:
@@ -622,7 +624,7 @@ class Topology:
                 rows = await (
                     await conn.execute("SELECT status, count(*) FROM process_instance GROUP BY 1")
                 ).fetchall()
-                counts = dict(rows)
+                counts: dict[str, int] = {str(k): int(v) for k, v in rows}
                 line = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
                 if line != last:
                     log(f"instances: {line}")
@@ -638,6 +640,21 @@ class Topology:
                     and sum(counts.values()) == counts.get("completed", 0)
                 ):
                     return True
+                # Stalled: nothing written for `stall` seconds once everything started and
+                # the fault is over. Longer than any step's timeout and retry in the drill's
+                # definitions, so what is left will not move by itself.
+                (written,) = await (
+                    await conn.execute("SELECT count(*) FROM process_event")
+                ).fetchone() or (0,)
+                if written != progress:
+                    progress, moved = written, time.monotonic()
+                elif (
+                    all_started.is_set()
+                    and fault_done
+                    and time.monotonic() - moved > self.options.stall
+                ):
+                    log(f"no event written for {self.options.stall:.0f}s: giving up")
+                    return False
                 await asyncio.sleep(1.0)
         return False
 
@@ -740,9 +757,17 @@ class Topology:
             missed += len(missing)
             duplicates += repeated
             if missing or repeated:
+                counts = Counter(got)
+                # Which events came twice, and where in the stream (position of each copy).
+                twice = [
+                    (i, data.get("type"), data.get("instance_id", "")[:8], position)
+                    for position, (i, data) in enumerate(client.events)
+                    if counts[i] > 1
+                ][:6]
                 findings.append(
                     f"SSE {client.name}: {len(missing)} missed (e.g. {sorted(missing)[:5]}), "
-                    f"{repeated} repeated, resumes {client.resumes}, errors {client.errors[:3]}"
+                    f"{repeated} repeated (e.g. {twice}), of {len(got)} received; "
+                    f"resumes (replica, cursor) {client.resumes}, errors {client.errors[:3]}"
                 )
         victims = self.run.sse_at_kill
         resumed = [
@@ -754,7 +779,7 @@ class Topology:
             if client not in resumed:
                 findings.append(f"SSE {client.name} did not resume on the other replica")
         if not finished:
-            findings.append(f"not every instance completed within {self.options.timeout:.0f}s")
+            findings.append("not every instance completed (timeout or stalled, see above)")
         ok = not findings
         summary = (
             f"topology: {len(keys)} instances, {len(completed)} completed, {len(lost)} lost, "
@@ -839,6 +864,9 @@ def _parse(argv: list[str]) -> Options:
     parser.add_argument(
         "--start-rate", type=float, default=10.0, help="instance starts per second [10]"
     )
+    parser.add_argument(
+        "--stall", type=float, default=180, help="give up after so long without progress [180]"
+    )
     parser.add_argument("--down-seconds", type=float, default=3.0, help="kill to restart [3]")
     parser.add_argument("--keep-logs", action="store_true", help="keep the work directory")
     args = parser.parse_args(argv)
@@ -851,6 +879,7 @@ def _parse(argv: list[str]) -> Options:
         redis_url=args.redis_url,
         kill_at=args.kill_at,
         start_rate=args.start_rate,
+        stall=args.stall,
         down_seconds=args.down_seconds,
         keep_logs=args.keep_logs,
     )
