@@ -1,0 +1,168 @@
+"""The container image (deployments/docker/Dockerfile), built and run with podman.
+
+Built once per session on the local Debian 12 base (no registry here), then run as each
+role: `wfe --version`, `wfe migrate` against a fresh PostgreSQL database of the machine, and
+`wfe serve` answering /readyz (database, Redis and a Temporal dev server on the host) both
+from the host and from its own HEALTHCHECK inside the container.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import tomllib
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+import pytest_asyncio
+
+from tests.conftest import REDIS_TEST_URL, create_postgres_database, drop_postgres_database
+from tests.deployments.podman import (
+    BASE_IMAGE,
+    ULIMITS,
+    build_image,
+    ensure_debian_base,
+    podman,
+    require_podman,
+)
+from tests.temporal_fixtures import free_port
+from workflow_engine.engine.devserver import TemporalDevServer
+
+pytestmark = [pytest.mark.container, pytest.mark.postgres, pytest.mark.temporal]
+
+ROOT = Path(__file__).resolve().parents[2]
+VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+TAG = "localhost/workflow-engine:test"
+#: The non-root user the Dockerfile creates (Kubernetes' runAsUser matches it).
+IMAGE_UID = "10001"
+
+
+@pytest.fixture(scope="module")
+def image(request: pytest.FixtureRequest) -> str:
+    """The image, built from this worktree on the local Debian base (cached layers reused)."""
+    require_podman()
+    began = time.monotonic()
+    ensure_debian_base()
+    based = time.monotonic()
+    build_image(ROOT, TAG, build_args=[f"BASE={BASE_IMAGE}", f"VERSION={VERSION}"])
+    built = time.monotonic()
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(
+            f"container image {TAG}: base {based - began:.0f}s, build {built - based:.0f}s"
+        )
+    return TAG
+
+
+@pytest.fixture(scope="module")
+def database_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database of the machine (dropped afterwards)."""
+    name = create_postgres_database("wfe_image")
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        drop_postgres_database(name)
+
+
+def run(image: str, *args: str, env: dict[str, str] | None = None, timeout: float = 120) -> str:
+    """`podman run --rm` the image with ARGS (host network); its standard output."""
+    flags = [f"--env={key}={value}" for key, value in (env or {}).items()]
+    return podman(
+        "run", "--rm", "--network=host", *ULIMITS, *flags, image, *args, timeout=timeout
+    ).stdout
+
+
+def test_version_and_labels(image: str) -> None:
+    assert run(image, "--version").strip() == f"wfe {VERSION}"
+    labels = podman("image", "inspect", "--format", "{{json .Labels}}", image).stdout
+    assert '"org.opencontainers.image.title":"workflow-engine"' in labels
+    assert f'"org.opencontainers.image.version":"{VERSION}"' in labels
+    user = podman("image", "inspect", "--format", "{{.User}}", image).stdout.strip()
+    assert user.split(":")[0] == IMAGE_UID
+
+
+def test_migrate_creates_the_schema_in_postgres(image: str, database_url: str) -> None:
+    output = run(image, "migrate", env={"WFE_DATABASE_URL": database_url})
+    assert "is up to date" in output
+    with psycopg.connect(database_url.replace("+psycopg", "")) as conn:
+        tables = {
+            row[0]
+            for row in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+            )
+        }
+    assert {"alembic_version", "process_instance", "process_event", "task_instance"} <= tables
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def temporal() -> AsyncIterator[TemporalDevServer]:
+    """A Temporal dev server of its own on the host (the container reaches it by host network)."""
+    server = TemporalDevServer(port=free_port(), headless=True, db_file=None)
+    await server.start(timeout=120)
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+async def test_serve_answers_readyz_from_inside_the_container(
+    image: str, database_url: str, temporal: TemporalDevServer
+) -> None:
+    # The schema first, as a deployment does it (idempotent when the test above ran).
+    await asyncio.to_thread(run, image, "migrate", env={"WFE_DATABASE_URL": database_url})
+    http_port, grpc_port = free_port(), free_port()
+    name = f"wfe-test-serve-{uuid.uuid4().hex[:8]}"
+    env = {
+        "WFE_DATABASE_URL": database_url,
+        "WFE_REDIS_URL": REDIS_TEST_URL,
+        "WFE_TEMPORAL_ADDRESS": temporal.address,
+        "WFE_TEMPORAL_NAMESPACE": temporal.namespace,
+        "WFE_HTTP_PORT": str(http_port),
+        "WFE_GRPC_PORT": str(grpc_port),
+    }
+    flags = [f"--env={key}={value}" for key, value in env.items()]
+    # `disable`: no systemd timer (there is no systemd here); `podman healthcheck run` below
+    # runs the image's HEALTHCHECK on demand.
+    podman(
+        "run", "-d", "--name", name, "--network=host", *ULIMITS, "--health-interval=disable",
+        *flags, image, "serve",
+    )  # fmt: skip
+    try:
+        body = await _wait_ready(f"http://127.0.0.1:{http_port}/readyz", name)
+        assert body["status"] == "ready"
+        assert {"database", "redis", "temporal", "grpc"} <= set(body["checks"])
+        # Inside the container: the image's own HEALTHCHECK asks /readyz of the serve role.
+        health = await asyncio.to_thread(podman, "healthcheck", "run", name, check=False)
+        assert health.returncode == 0, health.stdout + health.stderr
+        uid = await asyncio.to_thread(podman, "exec", name, "id", "-u")
+        assert uid.stdout.strip() == IMAGE_UID
+    finally:
+        podman("rm", "-f", "-t", "10", name, check=False, timeout=60)
+
+
+async def _wait_ready(url: str, container: str) -> dict[str, object]:
+    deadline = time.monotonic() + 120
+    last = "no answer"
+    async with httpx.AsyncClient(timeout=5) as client:
+        while time.monotonic() < deadline:
+            state = await asyncio.to_thread(
+                podman, "inspect", "--format", "{{.State.Status}}", container
+            )
+            if state.stdout.strip() != "running":
+                logs = await asyncio.to_thread(podman, "logs", container, check=False)
+                pytest.fail(f"wfe serve exited:\n{logs.stdout[-3000:]}{logs.stderr[-3000:]}")
+            try:
+                response = await client.get(url)
+                if response.status_code == 200:
+                    body: dict[str, object] = response.json()
+                    return body
+                last = f"{response.status_code} {response.text[:500]}"
+            except httpx.HTTPError as exc:
+                last = f"{type(exc).__name__}: {exc}"
+            await asyncio.sleep(1)
+    logs = await asyncio.to_thread(podman, "logs", container, check=False)
+    pytest.fail(f"{url} not ready within 120s ({last}):\n{logs.stderr[-3000:]}")
