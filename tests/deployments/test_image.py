@@ -21,6 +21,7 @@ import pytest
 import pytest_asyncio
 
 from tests.conftest import REDIS_TEST_URL, create_postgres_database, drop_postgres_database
+from tests.deployments.conftest import SUMMARY
 from tests.deployments.podman import (
     BASE_IMAGE,
     ULIMITS,
@@ -42,7 +43,7 @@ IMAGE_UID = "10001"
 
 
 @pytest.fixture(scope="module")
-def image(request: pytest.FixtureRequest) -> str:
+def image() -> str:
     """The image, built from this worktree on the local Debian base (cached layers reused)."""
     require_podman()
     began = time.monotonic()
@@ -50,11 +51,7 @@ def image(request: pytest.FixtureRequest) -> str:
     based = time.monotonic()
     build_image(ROOT, TAG, build_args=[f"BASE={BASE_IMAGE}", f"VERSION={VERSION}"])
     built = time.monotonic()
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(
-            f"container image {TAG}: base {based - began:.0f}s, build {built - based:.0f}s"
-        )
+    SUMMARY.append(f"container image {TAG}: base {based - began:.0f}s, build {built - based:.0f}s")
     return TAG
 
 
@@ -98,7 +95,7 @@ def test_migrate_creates_the_schema_in_postgres(image: str, database_url: str) -
     assert {"alembic_version", "process_instance", "process_event", "task_instance"} <= tables
 
 
-@pytest_asyncio.fixture(loop_scope="session")
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def temporal() -> AsyncIterator[TemporalDevServer]:
     """A Temporal dev server of its own on the host (the container reaches it by host network)."""
     server = TemporalDevServer(port=free_port(), headless=True, db_file=None)
@@ -142,6 +139,56 @@ async def test_serve_answers_readyz_from_inside_the_container(
         assert uid.stdout.strip() == IMAGE_UID
     finally:
         podman("rm", "-f", "-t", "10", name, check=False, timeout=60)
+
+
+async def test_worker_polls_its_task_queue_and_serves_metrics(
+    image: str, database_url: str, temporal: TemporalDevServer
+) -> None:
+    await asyncio.to_thread(run, image, "migrate", env={"WFE_DATABASE_URL": database_url})
+    metrics_port = free_port()
+    name = f"wfe-test-worker-{uuid.uuid4().hex[:8]}"
+    queue = f"image-test-{uuid.uuid4().hex[:8]}"
+    env = {
+        "WFE_DATABASE_URL": database_url,
+        "WFE_REDIS_URL": REDIS_TEST_URL,
+        "WFE_TEMPORAL_ADDRESS": temporal.address,
+        "WFE_TEMPORAL_NAMESPACE": temporal.namespace,
+        "WFE_TASK_QUEUE": queue,
+        "WFE_METRICS_PORT": str(metrics_port),
+    }
+    flags = [f"--env={key}={value}" for key, value in env.items()]
+    podman(
+        "run", "-d", "--name", name, "--network=host", *ULIMITS, "--health-interval=disable",
+        *flags, image, "worker",
+    )  # fmt: skip
+    try:
+        polling = f'wfe_worker_pollers{{task_queue="{queue}"}} 1.0'
+        await _wait_for_text(f"http://127.0.0.1:{metrics_port}/metrics", polling, name)
+        health = await asyncio.to_thread(podman, "healthcheck", "run", name, check=False)
+        assert health.returncode == 0, health.stdout + health.stderr
+        # SIGTERM: the worker drains and exits 0 (what a rollout or `compose stop` sends).
+        await asyncio.to_thread(podman, "stop", "-t", "30", name, timeout=60)
+        code = await asyncio.to_thread(podman, "inspect", "--format", "{{.State.ExitCode}}", name)
+        assert code.stdout.strip() == "0"
+    finally:
+        podman("rm", "-f", "-t", "10", name, check=False, timeout=60)
+
+
+async def _wait_for_text(url: str, text: str, container: str) -> None:
+    deadline = time.monotonic() + 120
+    last = "no answer"
+    async with httpx.AsyncClient(timeout=5) as client:
+        while time.monotonic() < deadline:
+            try:
+                response = await client.get(url)
+                if text in response.text:
+                    return
+                last = f"{response.status_code}, without {text!r}"
+            except httpx.HTTPError as exc:
+                last = f"{type(exc).__name__}: {exc}"
+            await asyncio.sleep(1)
+    logs = await asyncio.to_thread(podman, "logs", container, check=False)
+    pytest.fail(f"{url}: {last} after 120s:\n{logs.stdout[-2000:]}{logs.stderr[-3000:]}")
 
 
 async def _wait_ready(url: str, container: str) -> dict[str, object]:
