@@ -9,6 +9,10 @@ from the host and from its own HEALTHCHECK inside the container.
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
+import subprocess
+import sys
 import time
 import tomllib
 import uuid
@@ -213,3 +217,114 @@ async def _wait_ready(url: str, container: str) -> dict[str, object]:
             await asyncio.sleep(1)
     logs = await asyncio.to_thread(podman, "logs", container, check=False)
     pytest.fail(f"{url} not ready within 120s ({last}):\n{logs.stderr[-3000:]}")
+
+
+COMPOSE = ROOT / "deployments" / "compose" / "compose.yaml"
+HOST_OVERRIDE = Path(__file__).with_name("compose.host.yaml")
+SEED = ROOT / "examples" / "user-registration.json"
+
+
+async def test_compose_engine_services_run_the_seed_example_under_podman_compose(
+    image: str, database_url: str, temporal: TemporalDevServer
+) -> None:
+    """compose.yaml's migrate, two API replicas and two workers, run by podman-compose.
+
+    PostgreSQL, Redis and Temporal come from the machine (tests/deployments/compose.host.yaml):
+    their public images cannot be pulled here. The seed example goes end to end across both
+    replicas, its activities served by the workers from the mounted examples/activities.py.
+    """
+    tool = shutil.which("podman-compose") or str(Path(sys.executable).with_name("podman-compose"))
+    ports = {name: free_port() for name in ("API_1_PORT", "API_1_GRPC", "API_2_PORT")}
+    ports |= {name: free_port() for name in ("API_2_GRPC", "WORKER_1_METRICS")}
+    ports["WORKER_2_METRICS"] = free_port()
+    queue = f"compose-test-{uuid.uuid4().hex[:8]}"
+    env = {
+        **os.environ,
+        "WFE_IMAGE": image,
+        "WFE_TEST_DATABASE_URL": database_url,
+        "WFE_TEST_REDIS_URL": REDIS_TEST_URL,
+        "WFE_TEST_TEMPORAL_ADDRESS": temporal.address,
+        "WFE_TEST_TEMPORAL_NAMESPACE": temporal.namespace,
+        "WFE_TEST_TASK_QUEUE": queue,
+        **{f"WFE_TEST_{name}": str(port) for name, port in ports.items()},
+    }
+    project = f"wfe-test-{uuid.uuid4().hex[:8]}"
+    base = [
+        tool, "--podman-args=--runtime=runc", "-p", project, "-f", str(COMPOSE),
+        "-f", str(HOST_OVERRIDE),
+        f"--podman-run-args={' '.join(ULIMITS)} --health-interval=disable",
+    ]  # fmt: skip
+
+    def compose(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [*base, *args], capture_output=True, text=True, env=env, timeout=timeout, check=False
+        )
+        assert result.returncode == 0, f"{args}: {result.stdout[-3000:]}{result.stderr[-3000:]}"
+        return result
+
+    try:
+        migrated = await asyncio.to_thread(compose, "up", "--no-deps", "--no-build", "migrate")
+        assert "is up to date" in migrated.stdout
+        services = ("api-1", "api-2", "worker-1", "worker-2")
+        await asyncio.to_thread(compose, "up", "-d", "--no-deps", "--no-build", *services)
+        api_1 = f"http://127.0.0.1:{ports['API_1_PORT']}"
+        api_2 = f"http://127.0.0.1:{ports['API_2_PORT']}"
+        for url in (api_1, api_2):
+            await _wait_for_text(f"{url}/readyz", '"status":"ready"', f"{project}_api-1_1")
+        for name in ("WORKER_1_METRICS", "WORKER_2_METRICS"):
+            polling = f'wfe_worker_pollers{{task_queue="{queue}"}} 1.0'
+            metrics = f"http://127.0.0.1:{ports[name]}/metrics"
+            await _wait_for_text(metrics, polling, f"{project}_worker-1_1")
+        status = await _run_seed_example(api_1, api_2)
+        assert status == "completed"
+    finally:
+        await asyncio.to_thread(compose, "down", "-t", "30", timeout=180)
+
+
+async def _run_seed_example(first: str, second: str) -> str:
+    """Deploy and start through one replica, work the task and signal through the other."""
+    async with httpx.AsyncClient(timeout=30) as client:
+        deployed = await client.post(
+            f"{first}/api/v1/definitions",
+            content=SEED.read_bytes(),
+            headers={"content-type": "application/json"},
+        )
+        assert deployed.status_code in (200, 201), deployed.text
+        variables = {"user_id": "u1", "email": "u1@example.com", "username": "ann"}
+        started = await client.post(
+            f"{first}/api/v1/instances",
+            json={"definition_key": "userRegistration", "variables": variables, "user_id": "u1"},
+        )
+        assert started.status_code == 201, started.text
+        instance_id = started.json()["id"]
+        task_id = await _poll(
+            client, f"{second}/api/v1/tasks?assignee=u1&instance_id={instance_id}"
+        )
+        completed = await client.post(
+            f"{second}/api/v1/tasks/{task_id}/complete", json={"variables": {"userValid": True}}
+        )
+        assert completed.status_code == 200, completed.text
+        # The signal is caught once the e-mail activity (on a worker) has run.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            sent = await client.post(f"{first}/api/v1/signals", json={"name": "email_verified"})
+            assert sent.status_code == 200, sent.text
+            if sent.json()["delivered"] >= 1:
+                break
+            await asyncio.sleep(0.5)
+        while time.monotonic() < deadline:
+            instance = (await client.get(f"{second}/api/v1/instances/{instance_id}")).json()
+            if instance["status"] != "running":
+                return str(instance["status"])
+            await asyncio.sleep(0.5)
+    return "still running after 60s"
+
+
+async def _poll(client: httpx.AsyncClient, url: str) -> str:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        items = (await client.get(url)).json()["items"]
+        if items:
+            return str(items[0]["id"])
+        await asyncio.sleep(0.5)
+    pytest.fail(f"no task at {url} within 60s")
