@@ -145,6 +145,33 @@ async def test_serve_answers_readyz_from_inside_the_container(
         podman("rm", "-f", "-t", "10", name, check=False, timeout=60)
 
 
+async def test_healthcheck_fails_while_serve_is_not_ready(
+    image: str, database_url: str, temporal: TemporalDevServer
+) -> None:
+    await asyncio.to_thread(run, image, "migrate", env={"WFE_DATABASE_URL": database_url})
+    http_port, grpc_port = free_port(), free_port()
+    name = f"wfe-test-unready-{uuid.uuid4().hex[:8]}"
+    env = {
+        "WFE_DATABASE_URL": database_url,
+        "WFE_REDIS_URL": "redis://127.0.0.1:1/0",  # nothing listens: /readyz answers 503
+        "WFE_TEMPORAL_ADDRESS": temporal.address,
+        "WFE_TEMPORAL_NAMESPACE": temporal.namespace,
+        "WFE_HTTP_PORT": str(http_port),
+        "WFE_GRPC_PORT": str(grpc_port),
+    }
+    flags = [f"--env={key}={value}" for key, value in env.items()]
+    podman(
+        "run", "-d", "--name", name, "--network=host", *ULIMITS, "--health-interval=disable",
+        *flags, image, "serve",
+    )  # fmt: skip
+    try:
+        await _wait_for_text(f"http://127.0.0.1:{http_port}/readyz", '"not_ready"', name)
+        health = await asyncio.to_thread(podman, "healthcheck", "run", name, check=False)
+        assert health.returncode != 0, health.stdout + health.stderr
+    finally:
+        podman("rm", "-f", "-t", "10", name, check=False, timeout=60)
+
+
 async def test_worker_polls_its_task_queue_and_serves_metrics(
     image: str, database_url: str, temporal: TemporalDevServer
 ) -> None:
