@@ -75,3 +75,11 @@ def test_serve_without_temporal_says_where_it_looked(tmp_path: Path) -> None:
     assert f"cannot reach Temporal at {env['WFE_TEMPORAL_ADDRESS']}" in " ".join(
         result.stderr.split()
     )
+
+
+def test_version_prints_the_installed_distributions_version() -> None:
+    from importlib import metadata
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"wfe {metadata.version('workflow-engine')}"

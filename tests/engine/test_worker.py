@@ -263,3 +263,32 @@ def test_dev_serves_the_examples_activities_once(tmp_path: Path) -> None:
     assert dev_activity_modules(plain, tmp_path) == []  # no activities.py there
     named = _settings(tmp_path, activity_modules=["mypkg.acts", EXAMPLES])
     assert dev_activity_modules(named, examples) == ["mypkg.acts", EXAMPLES]
+
+
+async def test_run_worker_counts_itself_as_a_poller_of_its_task_queue_while_it_runs(
+    temporal_client: Client, services: Services, tmp_path: Path
+) -> None:
+    from workflow_engine.observability.metrics import sample
+
+    settings = _settings(tmp_path)
+    labels = {"task_queue": settings.task_queue}
+    assert sample("wfe_worker_pollers", labels) == 0
+    stop, started = asyncio.Event(), asyncio.Event()
+    running = asyncio.create_task(
+        run_worker(
+            settings,
+            stop=stop,
+            client=temporal_client,
+            services=services,
+            workflows=[CallActivitiesByName],
+            started=started,
+        )
+    )
+    try:
+        await asyncio.wait_for(started.wait(), timeout=30)
+        assert sample("wfe_worker_pollers", labels) == 1
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, timeout=30)
+    # The "no worker polls the task queue" alert sees it gone.
+    assert sample("wfe_worker_pollers", labels) == 0

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+from temporalio.client import Client
+
 from workflow_engine.config import load_settings
+from workflow_engine.observability.metrics import sample
 from workflow_engine.services.container import build_services
 from workflow_engine.services.definition_source import DefinitionFormat
 
@@ -47,3 +51,26 @@ async def test_readiness_reports_a_dead_redis(db_url: str, tmp_path: Path) -> No
         assert "Error" in results["redis"].detail or "refused" in results["redis"].detail
     finally:
         await services.aclose()
+
+
+@pytest.mark.temporal
+async def test_readiness_sets_the_temporal_reachable_gauge(
+    temporal_client: Client, tmp_path: Path
+) -> None:
+    settings = load_settings(data_dir=tmp_path)
+    reachable = await build_services(settings, run_migrations=True, temporal_client=temporal_client)
+    # Connected lazily to a port nobody listens on: Temporal cannot be reached.
+    nowhere = await Client.connect("127.0.0.1:1", lazy=True)
+    unreachable = await build_services(settings, temporal_client=nowhere)
+    try:
+        results = {r.name: r.ok for r in await reachable.health.run()}
+        assert results["temporal"]
+        assert sample("wfe_temporal_reachable") == 1
+        results = {r.name: r.ok for r in await unreachable.health.run()}
+        assert not results["temporal"]
+        assert sample("wfe_temporal_reachable") == 0
+        await reachable.health.run()
+        assert sample("wfe_temporal_reachable") == 1
+    finally:
+        await reachable.aclose()
+        await unreachable.aclose()

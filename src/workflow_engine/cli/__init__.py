@@ -14,6 +14,7 @@ here, in the order `wfe --help` lists them.
 from __future__ import annotations
 
 import sys
+from importlib import metadata
 from typing import Annotated
 
 import typer
@@ -39,6 +40,13 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        # The installed distribution's version (what `pip show workflow-engine` says).
+        print(f"wfe {metadata.version('workflow-engine')}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _global_options(
     token: Annotated[
@@ -50,6 +58,15 @@ def _global_options(
             show_default=False,
         ),
     ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
 ) -> None:
     """workflow-engine: BPMN 2.0 processes on Temporal."""
     use_token(token)

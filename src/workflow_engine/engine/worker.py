@@ -40,6 +40,7 @@ from workflow_engine.engine.activities.registry import (
 from workflow_engine.engine.contract import ACTIVITY_APPLY_RUNTIME_BATCH
 from workflow_engine.engine.piggyback import PiggybackInterceptor
 from workflow_engine.engine.sandbox import FastSandboxedWorkflowRunner, contexts_unused
+from workflow_engine.observability.metrics import WORKER_POLLERS
 from workflow_engine.observability.tracing import configure_tracing, temporal_interceptors
 
 __all__ = [
@@ -328,7 +329,13 @@ async def run_worker(
             activities=registry.names(),
             modules=[_short(m) for m in modules],
         )
-        await _run_until(worker, stop=stop, started=started)
+        # Feeds the "no worker polls the task queue" alert (summed over every worker).
+        pollers = WORKER_POLLERS.labels(settings.task_queue)
+        pollers.inc()
+        try:
+            await _run_until(worker, stop=stop, started=started)
+        finally:
+            pollers.dec()
     _log.info("worker_stopped", task_queue=settings.task_queue)
 
 

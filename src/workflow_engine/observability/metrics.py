@@ -84,6 +84,16 @@ OPEN_INCIDENTS = Gauge(
     "wfe_open_incidents", "Instances waiting in an incident now (computed on scrape)."
 )
 
+TEMPORAL_REACHABLE = Gauge(
+    "wfe_temporal_reachable",
+    "1 when this replica's last readiness check (/readyz) reached Temporal, else 0.",
+)
+WORKER_POLLERS = Gauge(
+    "wfe_worker_pollers",
+    "Workers of this process polling a task queue (1 while `wfe worker` runs).",
+    ["task_queue"],
+)
+
 
 class _StartTimes:
     """Recent ``activity.started`` times, so a step's duration needs no database read.

@@ -11,6 +11,7 @@ from temporalio.client import Client
 
 from workflow_engine.bus import EventBus, InProcessEventBus, RedisEventBus
 from workflow_engine.config import Settings
+from workflow_engine.observability.metrics import TEMPORAL_REACHABLE
 from workflow_engine.services.audit import AuditService
 from workflow_engine.services.definitions import DefinitionService
 from workflow_engine.services.diagrams import DiagramService
@@ -145,8 +146,15 @@ async def build_services(
         client = temporal_client
 
         async def temporal_ready() -> None:
-            if not await client.service_client.check_health():
-                raise ConnectionError("Temporal reports it is not serving")
+            # The gauge feeds the "Temporal unreachable" alert: every probe of /readyz
+            # updates it (a check cut off by its timeout is cancelled: it counts as down).
+            try:
+                if not await client.service_client.check_health():
+                    raise ConnectionError("Temporal reports it is not serving")
+            except BaseException:
+                TEMPORAL_REACHABLE.set(0)
+                raise
+            TEMPORAL_REACHABLE.set(1)
 
         health.register("temporal", temporal_ready)
     definitions = DefinitionService(
