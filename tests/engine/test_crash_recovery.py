@@ -228,7 +228,9 @@ async def test_sigkill_mid_flight_loses_and_duplicates_nothing(
     second = WorkerProcess(worker_env, tmp_path / "worker-2.log")
     workers.append(second)
     await second.wait_started()
-    deadline = time.monotonic() + 50
+    # Generous: on a starved machine Temporal's deadlock detector may fail a workflow task,
+    # which then retries after its timeout; the property is "all complete", not how fast.
+    deadline = time.monotonic() + 180
     while completed < INSTANCES:
         assert time.monotonic() < deadline, f"only {completed}/{INSTANCES} completed"
         assert second.process.poll() is None, second.output()
