@@ -24,6 +24,15 @@ from workflow_engine.cli.options import (
     variables_from,
 )
 
+RequestIdOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--request-id",
+        help="Your id of this request: sending it again (a retry) acts nothing twice and "
+        "answers the same instances.",
+    ),
+]
+
 
 def start(
     key: Annotated[str, typer.Argument(help="Definition key.")],
@@ -33,6 +42,7 @@ def start(
         int | None, typer.Option(min=1, help="This version instead of the latest.")
     ] = None,
     user: UserOpt = None,
+    request_id: RequestIdOpt = None,
     server: ServerOpt = DEFAULT_SERVER,
     output: OutputOpt = "table",
 ) -> None:
@@ -45,6 +55,8 @@ def start(
         body["version"] = version
     if user is not None:
         body["user_id"] = user
+    if request_id is not None:
+        body["request_id"] = request_id
     started = request("POST", server, "/api/v1/instances", json=body)
     if fmt == "json":
         out.print_json(json.dumps(started))
@@ -167,16 +179,6 @@ def complete(
         f"[green]✓ task {body['task_id']} completed[/green] "
         f"({body['node_id']}; instance {body['instance_status']})"
     )
-
-
-RequestIdOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--request-id",
-        help="Your id of this request: sending it again (a retry) acts nothing twice and "
-        "answers the same instances.",
-    ),
-]
 
 
 def send_signal(

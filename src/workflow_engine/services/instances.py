@@ -51,6 +51,7 @@ from workflow_engine.services.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from workflow_engine.services.idempotency import RequestScope, check_request_id
 from workflow_engine.services.masking import masked_variables
 from workflow_engine.services.payload_limits import PayloadLimits
 from workflow_engine.services.variables import (
@@ -192,6 +193,7 @@ class InstanceService:
         tenant_id: str | None = None,
         start_node_id: str | None = None,
         instance_id: str | None = None,
+        request_id: str | None = None,
     ) -> InstanceRecord:
         """Start an instance of a deployed definition.
 
@@ -240,6 +242,14 @@ class InstanceService:
         raise_if_invalid(check_variables(declarations, given, require=True))
         start_variables = with_defaults(declarations, given)
         earlier: InstanceRecord | None = None
+        request_id = check_request_id(request_id)
+        if request_id is not None:
+            if instance_id is not None:
+                raise InvalidArgumentError("give request_id or instance_id, not both")
+            scope = RequestScope(
+                kind="start", tenant_id=definition.tenant_id, request_id=request_id
+            )
+            instance_id = scope.derived("instance")
         if instance_id is None:
             instance_id = str(uuid.uuid4())
         else:

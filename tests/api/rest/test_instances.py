@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 
 from tests.api.rest.runtime_client import api, deploy_seed, error
@@ -131,3 +133,21 @@ async def test_variables_get_and_put(api: httpx.AsyncClient) -> None:
     assert put.json()["variables"]["note"] == "hello"
     assert (await api.get(base)).json()["variables"]["note"] == "hello"
     assert (await api.get("/api/v1/instances/nope/variables")).status_code == 404
+
+
+async def test_a_start_with_a_request_id_may_be_retried(api: httpx.AsyncClient) -> None:
+    await deploy_seed(api)
+    body = {
+        "definition_key": "userRegistration",
+        "variables": SEED_VARIABLES,
+        "request_id": f"rest-{uuid.uuid4().hex}",
+    }
+    first = await api.post("/api/v1/instances", json=body)
+    again = await api.post("/api/v1/instances", json=body)
+    assert first.status_code == again.status_code == 201, again.text
+    assert first.json()["id"] == again.json()["id"]
+    listed = await api.get("/api/v1/instances")
+    assert len(listed.json()["items"]) == 1
+    too_long = await api.post("/api/v1/instances", json={**body, "request_id": "x" * 256})
+    assert too_long.status_code in (400, 422)
+    assert "request_id" in too_long.text

@@ -83,6 +83,7 @@ class ExecutionServicer(ExecutionServiceServicer):
             business_key=optional(request, "business_key"),
             variables=variables_of(request),
             user_id=optional(request, "user_id"),
+            request_id=optional(request, "request_id"),
             tenant_id=optional(request, "tenant_id"),
         )
         return execution_detail_message(await self._instances.get(record.id))

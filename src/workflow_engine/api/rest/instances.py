@@ -42,6 +42,7 @@ async def start_instance(body: StartInstanceIn, services: ServicesDep) -> JSONRe
         variables=body.variables,
         user_id=body.user_id,
         tenant_id=body.tenant_id,
+        request_id=body.request_id,
     )
     detail = await services.instances.get(record.id)
     out = InstanceDetailOut.of_detail(detail)

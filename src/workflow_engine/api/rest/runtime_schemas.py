@@ -27,6 +27,13 @@ class StartInstanceIn(_Strict):
     variables: dict[str, Any] = Field(default_factory=dict)
     user_id: str | None = Field(default=None, max_length=255)
     tenant_id: str | None = None
+    request_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=255,
+        description="The caller's id of this start: the same id again (per tenant) starts "
+        "nothing new and answers the same instance, so a lost answer may be retried.",
+    )
 
 
 class ReasonIn(_Strict):

@@ -66,7 +66,7 @@ class Execution(_message.Message):
     def __init__(self, id: _Optional[str] = ..., definition_id: _Optional[int] = ..., definition_key: _Optional[str] = ..., definition_version: _Optional[int] = ..., status: _Optional[str] = ..., business_key: _Optional[str] = ..., start_user_id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., duration_ms: _Optional[int] = ..., end_reason: _Optional[str] = ..., current_activity_id: _Optional[str] = ..., active_element_ids: _Optional[_Iterable[str]] = ..., parent_instance_id: _Optional[str] = ..., workflow_id: _Optional[str] = ..., variables: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., incidents: _Optional[_Iterable[_Union[Incident, _Mapping]]] = ...) -> None: ...
 
 class StartExecutionRequest(_message.Message):
-    __slots__ = ("definition_key", "definition_id", "version", "business_key", "variables", "user_id", "tenant_id")
+    __slots__ = ("definition_key", "definition_id", "version", "business_key", "variables", "user_id", "tenant_id", "request_id")
     DEFINITION_KEY_FIELD_NUMBER: _ClassVar[int]
     DEFINITION_ID_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -74,6 +74,7 @@ class StartExecutionRequest(_message.Message):
     VARIABLES_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     definition_key: str
     definition_id: int
     version: int
@@ -81,7 +82,8 @@ class StartExecutionRequest(_message.Message):
     variables: _struct_pb2.Struct
     user_id: str
     tenant_id: str
-    def __init__(self, definition_key: _Optional[str] = ..., definition_id: _Optional[int] = ..., version: _Optional[int] = ..., business_key: _Optional[str] = ..., variables: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., user_id: _Optional[str] = ..., tenant_id: _Optional[str] = ...) -> None: ...
+    request_id: str
+    def __init__(self, definition_key: _Optional[str] = ..., definition_id: _Optional[int] = ..., version: _Optional[int] = ..., business_key: _Optional[str] = ..., variables: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., user_id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class GetExecutionRequest(_message.Message):
     __slots__ = ("instance_id",)
