@@ -300,6 +300,9 @@ async def test_run_worker_counts_itself_as_a_poller_of_its_task_queue_while_it_r
     assert sample("wfe_worker_pollers", labels) == 0
 
 
+NEVER_ENDING = ("test.Spin", "test.Block", "test.SleepLong")
+
+
 async def _wait_for_activities(client: Client, workflow_id: str, count: int) -> None:
     handle = client.get_workflow_handle(workflow_id)
     deadline = time.monotonic() + 60
@@ -342,11 +345,11 @@ async def test_cli_worker_stops_within_seconds_of_sigterm_while_activities_never
         ):
             await temporal_client.start_workflow(
                 CallActivitiesOnQueue.run,
-                args=[activity_queue, [["test.Spin", {}], ["test.Block", {}], ["test.SleepLong", {}]]],
+                args=[activity_queue, [[name, {}] for name in NEVER_ENDING]],
                 id=workflow_id,
                 task_queue=workflow_queue,
             )
-            await _wait_for_activities(temporal_client, workflow_id, 3)
+            await _wait_for_activities(temporal_client, workflow_id, len(NEVER_ENDING))
             signalled = time.monotonic()
             process.send_signal(signal.SIGTERM)
             output, _ = await asyncio.to_thread(process.communicate, timeout=60)
