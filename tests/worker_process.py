@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.enums.v1 import PendingActivityState, TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
@@ -77,3 +78,22 @@ async def activity_pollers(client: Client, task_queue: str) -> list[str]:
         )
     )
     return [poller.identity for poller in described.pollers]
+
+
+#: Activities of tests/engine/busy_activities.py that never end by themselves.
+NEVER_ENDING = ("test.Spin", "test.Block", "test.SleepLong")
+
+
+async def wait_for_started_activities(client: Client, workflow_id: str, count: int) -> None:
+    """Wait until `count` activities of the workflow run on a worker."""
+    handle = client.get_workflow_handle(workflow_id)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        pending = (await handle.describe()).raw_description.pending_activities
+        started = [
+            p for p in pending if p.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
+        ]
+        if len(started) == count:
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"{count} activities did not start")

@@ -8,9 +8,13 @@ An event loop blocked by a long computation does not even see an asyncio signal 
 between bytecodes in the main thread, busy loop or not), asks the loop to stop, and arms a
 watchdog thread: if the process is still alive when the deadline passes, the watchdog runs the
 registered last-resort cleanups (stop the Temporal child) and ends the process with exit code
-`EXIT_FORCED`. A second signal does the same at once. `exit_promptly` ends a process whose
-orderly shutdown is complete but which still has abandoned threads the interpreter would wait
-for.
+`EXIT_FORCED`. A second signal does the same at once.
+
+After an orderly shutdown two more waits could be unbounded: `asyncio.run` waits for every
+task still pending (an abandoned activity's completion retrying against a server that is gone)
+and for the default executor's threads; the interpreter joins busy non-daemon threads.
+`run_bounded` replaces `asyncio.run` with bounded versions of the first two, and
+`exit_promptly` ends the process without waiting for the third.
 """
 
 from __future__ import annotations
@@ -23,12 +27,15 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from types import FrameType
+from typing import Any, TypeVar
 
 import structlog
 
-__all__ = ["EXIT_FORCED", "StopSignals", "exit_promptly"]
+__all__ = ["EXIT_FORCED", "StopSignals", "exit_promptly", "run_bounded"]
+
+T = TypeVar("T")
 
 _log = structlog.get_logger(__name__)
 
@@ -153,3 +160,36 @@ def exit_promptly(code: int = 0) -> None:
     _log.warning("shutdown_abandoned_threads", threads=busy, exit_code=code)
     _flush_output()
     os._exit(code)
+
+
+def run_bounded(main: Coroutine[Any, Any, T], *, cleanup_seconds: float = 3.0) -> T:
+    """`asyncio.run(main)`, but tasks left pending get `cleanup_seconds` after cancellation.
+
+    `asyncio.run` waits without limit for leftover tasks to finish cancelling and for the
+    default executor's threads; an abandoned task must not hold a stopping process.
+    """
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        return loop.run_until_complete(main)
+    finally:
+        try:
+            _cancel_leftovers(loop, cleanup_seconds)
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()  # shuts the default executor down without waiting for its threads
+
+
+def _cancel_leftovers(loop: asyncio.AbstractEventLoop, seconds: float) -> None:
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    if not pending:
+        return
+    for task in pending:
+        task.cancel()
+    done, still = loop.run_until_complete(asyncio.wait(pending, timeout=seconds))
+    for task in done:
+        if not task.cancelled():
+            task.exception()  # retrieved: asyncio does not report it as never retrieved
+    if still:
+        _log.warning("shutdown_abandoned_tasks", tasks=sorted(task.get_name() for task in still))

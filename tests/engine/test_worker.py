@@ -300,29 +300,18 @@ async def test_run_worker_counts_itself_as_a_poller_of_its_task_queue_while_it_r
     assert sample("wfe_worker_pollers", labels) == 0
 
 
-NEVER_ENDING = ("test.Spin", "test.Block", "test.SleepLong")
-
-
-async def _wait_for_activities(client: Client, workflow_id: str, count: int) -> None:
-    handle = client.get_workflow_handle(workflow_id)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        pending = (await handle.describe()).raw_description.pending_activities
-        started = [
-            p for p in pending if p.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
-        ]
-        if len(started) == count:
-            return
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"{count} activities did not start")
-
-
 async def test_cli_worker_stops_within_seconds_of_sigterm_while_activities_never_end(
     temporal_server: TemporalDevServer, temporal_client: Client, tmp_path: Path
 ) -> None:
     """Issue 15, findings 2 and 9: SIGTERM hung for 75 s, or for ever with a busy task."""
     from tests.engine.worker_workflows import CallActivitiesOnQueue
-    from tests.worker_process import start_worker, stop, worker_env
+    from tests.worker_process import (
+        NEVER_ENDING,
+        start_worker,
+        stop,
+        wait_for_started_activities,
+        worker_env,
+    )
 
     await migrate(f"sqlite+aiosqlite:///{tmp_path / 'wfe.db'}")
     activity_queue, workflow_queue = f"acts-{uuid.uuid4()}", f"wf-{uuid.uuid4()}"
@@ -349,7 +338,7 @@ async def test_cli_worker_stops_within_seconds_of_sigterm_while_activities_never
                 id=workflow_id,
                 task_queue=workflow_queue,
             )
-            await _wait_for_activities(temporal_client, workflow_id, len(NEVER_ENDING))
+            await wait_for_started_activities(temporal_client, workflow_id, len(NEVER_ENDING))
             signalled = time.monotonic()
             process.send_signal(signal.SIGTERM)
             output, _ = await asyncio.to_thread(process.communicate, timeout=60)

@@ -27,13 +27,13 @@ def dev(
     """Run everything embedded: Temporal dev server, SQLite, REST, gRPC, the examples."""
     from workflow_engine.dev import PortInUseError, run_dev
     from workflow_engine.engine.devserver import TemporalDevServerError
-    from workflow_engine.lifecycle import exit_promptly
+    from workflow_engine.lifecycle import exit_promptly, run_bounded
 
     settings = load_cli_settings(
         http_port=http_port, grpc_port=grpc_port, temporal_port=temporal_port, data_dir=data_dir
     )
     try:
-        asyncio.run(run_dev(settings))
+        run_bounded(run_dev(settings))
     except (PortInUseError, TemporalDevServerError) as exc:
         err.print(f"[red]cannot start:[/red] {exc}")
         raise typer.Exit(1) from None
@@ -114,7 +114,7 @@ def worker(
     """
     from workflow_engine.engine.activities.registry import ActivityLoadError
     from workflow_engine.engine.worker import WorkerSetupError
-    from workflow_engine.lifecycle import StopSignals, exit_promptly
+    from workflow_engine.lifecycle import StopSignals, exit_promptly, run_bounded
     from workflow_engine.worker_health import (
         PreflightError,
         run_worker_process,
@@ -135,7 +135,7 @@ def worker(
             return await run_worker_process(settings, stop=stop)
 
     try:
-        lost = asyncio.run(main())
+        lost = run_bounded(main())
     except PreflightError as exc:
         err.print("[red]cannot start the worker: it would take work it cannot do[/red]")
         for name, why in exc.failures.items():
