@@ -25,7 +25,7 @@ from tests.paths import CONFORMANCE
 from tests.temporal_fixtures import free_port
 from tests.worker_process import NEVER_ENDING, wait_for_started_activities
 from workflow_engine.engine.devserver import TemporalDevServer, find_temporal_binary
-from workflow_engine.engine.devserver_pidfile import write_record
+from workflow_engine.engine.devserver.pidfile import write_record
 
 ROOT = Path(__file__).resolve().parents[1]
 

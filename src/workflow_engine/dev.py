@@ -20,7 +20,7 @@ from temporalio.client import Client
 
 from workflow_engine.config import Settings
 from workflow_engine.engine.devserver import TemporalDevServer
-from workflow_engine.engine.devserver_pidfile import reap_leftover
+from workflow_engine.engine.devserver.pidfile import reap_leftover
 from workflow_engine.engine.worker import implemented_listener_names, run_worker
 from workflow_engine.lifecycle import StopSignals
 from workflow_engine.observability.tracing import configure_tracing, temporal_interceptors

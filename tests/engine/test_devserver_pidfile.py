@@ -11,7 +11,7 @@ import pytest
 
 from tests.temporal_fixtures import free_port
 from workflow_engine.engine.devserver import TemporalDevServer, find_temporal_binary
-from workflow_engine.engine.devserver_pidfile import reap_leftover, remove_record, write_record
+from workflow_engine.engine.devserver.pidfile import reap_leftover, remove_record, write_record
 
 
 def test_a_pid_that_is_not_a_temporal_server_is_never_signalled(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ forgets to stop it or the interpreter exits first, so no server outlives us.
 An owner that is killed outright runs no finalizer. On Linux the child therefore asks the
 kernel for SIGTERM when its parent dies (`PR_SET_PDEATHSIG`); elsewhere, and as a second line,
 an owner that passes `pid_file` records the child there and the next `start()` with the same
-file stops a leftover server that is provably ours (see `devserver_pidfile`).
+file stops a leftover server that is provably ours (see `devserver.pidfile`).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from typing import Literal, Self
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client
 
-from workflow_engine.engine.devserver_pidfile import reap_leftover, remove_record, write_record
+from workflow_engine.engine.devserver.pidfile import reap_leftover, remove_record, write_record
 
 __all__ = [
     "DevServerLogLevel",
