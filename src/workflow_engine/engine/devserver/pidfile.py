@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -129,10 +130,26 @@ def reap_leftover(pid_file: Path, *, grace_seconds: float = 5.0) -> int | None:
     )
     with contextlib.suppress(psutil.NoSuchProcess):
         process.terminate()
-        try:
-            process.wait(timeout=grace_seconds)
-        except psutil.TimeoutExpired:
+        if not _wait_gone(process, grace_seconds):
             process.kill()
-            process.wait(timeout=grace_seconds)
+            if not _wait_gone(process, grace_seconds):
+                _log.error("devserver_leftover_survived", pid=record.pid)
     pid_file.unlink(missing_ok=True)
     return record.pid
+
+
+def _wait_gone(process: psutil.Process, seconds: float) -> bool:
+    """Whether `process` ended within `seconds`.
+
+    A zombie counts as ended: its parent reaps it, not us (`psutil.Process.wait` would wait).
+    """
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if process.status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
