@@ -277,3 +277,59 @@ def test_a_killed_wfe_dev_leaves_no_temporal_child_and_the_next_one_starts(
             orphan.kill()
             orphan.wait()
     assert not (data / "temporal.pid").exists()
+
+
+def test_sigterm_stops_wfe_dev_while_an_instance_loops_without_a_wait_state(
+    tmp_path: Path,
+) -> None:
+    """Issue 15, finding 2: script task <-> exclusive gateway pinned a core; SIGTERM hung."""
+    ports = _free_ports()
+    proc = _start_dev(ports, tmp_path / "data", worker_graceful_shutdown_seconds="1")
+    try:
+        temporal = _temporal_child(proc)
+        base = f"http://127.0.0.1:{ports['http']}/api/v1"
+        loop = {
+            "process": {"id": "spin", "key": "spin"},
+            "elements": [
+                {"id": "start", "type": "startEvent", "outgoing": ["inc"]},
+                {
+                    "id": "inc",
+                    "type": "scriptTask",
+                    "outgoing": ["check"],
+                    "config": {"script": {"i": "${i + 1}"}},
+                },
+                {
+                    "id": "check",
+                    "type": "exclusiveGateway",
+                    "outgoing": ["again", "done"],
+                    "config": {"default_flow": "done"},
+                },
+                {
+                    "id": "again",
+                    "type": "sequenceFlow",
+                    "source": "check",
+                    "target": "inc",
+                    "config": {"condition": "${i >= 0}"},
+                },
+                {"id": "done", "type": "sequenceFlow", "source": "check", "target": "end"},
+                {"id": "end", "type": "endEvent"},
+            ],
+        }
+        deployed = httpx.post(f"{base}/definitions", json=loop, timeout=30)
+        assert deployed.status_code in (200, 201), deployed.text
+        started = httpx.post(
+            f"{base}/instances",
+            json={"definition_key": "spin", "variables": {"i": 0}},
+            timeout=30,
+        )
+        assert started.status_code in (200, 201, 202), started.text
+        time.sleep(3)  # let it spin
+        signalled = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=90)
+        took = time.monotonic() - signalled
+    finally:
+        _kill(proc)
+    assert took < 25, f"stopping took {took:.1f}s:\n{output[-3000:]}"
+    assert proc.returncode == 0, output[-3000:]  # an orderly stop, not the watchdog
+    assert psutil.wait_procs([temporal], timeout=5)[1] == [], "the Temporal child outlived wfe dev"
