@@ -173,8 +173,16 @@ class Settings(BaseSettings):
     """How many activities one worker runs at the same time."""
     worker_max_concurrent_workflow_tasks: int = 100
     """How many workflow tasks one worker processes at the same time."""
-    worker_graceful_shutdown_seconds: float = 10.0
-    """On shutdown, how long running activities may finish before they are cancelled."""
+    worker_graceful_shutdown_seconds: float = 5.0
+    """On shutdown (SIGTERM / SIGINT), how long running activities may finish before they are
+    cancelled; those ignoring the cancellation are abandoned 2 s later (docs/operations.md)."""
+    worker_health_port: int | None = None
+    """Port of `wfe worker`'s `/livez` and `/readyz` (on `http_host`); None: not served."""
+    worker_database_check_seconds: float = 2.0
+    """How often `wfe worker` probes its database while it runs."""
+    worker_database_outage_seconds: float = 6.0
+    """`wfe worker` stops polling and exits (code 1) when its database stays unreachable
+    this long; readiness turns 503 at the first failed probe."""
     metrics_port: int | None = None
     """Port of the worker's own Prometheus endpoint (`wfe worker`); None: none. The API serves
     its registry at `/metrics` (`wfe dev`: worker and API share that one)."""
@@ -296,7 +304,7 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("worker_graceful_shutdown_seconds")
+    @field_validator("worker_graceful_shutdown_seconds", "worker_database_outage_seconds")
     @classmethod
     def _not_negative(cls, value: float, info: Any) -> float:
         if not value >= 0:
@@ -315,7 +323,14 @@ class Settings(BaseSettings):
     def _port_range(cls, value: int, info: Any) -> int:
         return _check_port(value, info.field_name)
 
-    @field_validator("temporal_ui_port", "metrics_port", "temporal_http_port")
+    @field_validator("worker_database_check_seconds")
+    @classmethod
+    def _check_interval_positive(cls, value: float) -> float:
+        if not value > 0:
+            raise ValueError(f"worker_database_check_seconds must be more than 0, got {value}")
+        return value
+
+    @field_validator("temporal_ui_port", "metrics_port", "temporal_http_port", "worker_health_port")
     @classmethod
     def _optional_port_range(cls, value: int | None, info: Any) -> int | None:
         return None if value is None else _check_port(value, info.field_name)

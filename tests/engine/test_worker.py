@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -17,6 +18,8 @@ import pytest
 import pytest_asyncio
 from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.client import Client, WorkflowHandle
+from temporalio.service import RPCError
+from temporalio.worker import Worker
 
 from tests.engine.activities.http_server import running_http_server
 from tests.engine.worker_activities import FINISHED
@@ -37,6 +40,7 @@ from workflow_engine.engine.worker import (
     run_worker,
 )
 from workflow_engine.services.container import Services, build_services
+from workflow_engine.store.migrations import migrate
 
 pytestmark = pytest.mark.temporal
 
@@ -211,6 +215,8 @@ def test_build_worker_needs_an_executor_for_sync_activities(temporal_client: Cli
 def test_cli_worker_runs_the_engine_workflow_and_stops_on_sigterm(
     temporal_server: TemporalDevServer, tmp_path: Path
 ) -> None:
+    # The worker refuses a database without our schema (see test_worker_health).
+    asyncio.run(migrate(f"sqlite+aiosqlite:///{tmp_path / 'wfe.db'}"))
     env = {
         **os.environ,
         "WFE_TEMPORAL_ADDRESS": temporal_server.address,
@@ -292,3 +298,57 @@ async def test_run_worker_counts_itself_as_a_poller_of_its_task_queue_while_it_r
         await asyncio.wait_for(running, timeout=30)
     # The "no worker polls the task queue" alert sees it gone.
     assert sample("wfe_worker_pollers", labels) == 0
+
+
+async def test_cli_worker_stops_within_seconds_of_sigterm_while_activities_never_end(
+    temporal_server: TemporalDevServer, temporal_client: Client, tmp_path: Path
+) -> None:
+    """Issue 15, findings 2 and 9: SIGTERM hung for 75 s, or for ever with a busy task."""
+    from tests.engine.worker_workflows import CallActivitiesOnQueue
+    from tests.worker_process import (
+        NEVER_ENDING,
+        start_worker,
+        stop,
+        wait_for_started_activities,
+        worker_env,
+    )
+
+    await migrate(f"sqlite+aiosqlite:///{tmp_path / 'wfe.db'}")
+    activity_queue, workflow_queue = f"acts-{uuid.uuid4()}", f"wf-{uuid.uuid4()}"
+    grace = 1.0
+    process = start_worker(
+        worker_env(
+            temporal_address=temporal_server.address,
+            namespace=temporal_server.namespace,
+            data_dir=tmp_path,
+            task_queue=activity_queue,
+            worker_graceful_shutdown_seconds=str(grace),
+        ),
+        "-m",
+        "tests.engine.busy_activities",
+    )
+    workflow_id = f"busy-{uuid.uuid4()}"
+    try:
+        async with Worker(
+            temporal_client, task_queue=workflow_queue, workflows=[CallActivitiesOnQueue]
+        ):
+            await temporal_client.start_workflow(
+                CallActivitiesOnQueue.run,
+                args=[activity_queue, [[name, {}] for name in NEVER_ENDING]],
+                id=workflow_id,
+                task_queue=workflow_queue,
+            )
+            await wait_for_started_activities(temporal_client, workflow_id, len(NEVER_ENDING))
+            signalled = time.monotonic()
+            process.send_signal(signal.SIGTERM)
+            output, _ = await asyncio.to_thread(process.communicate, timeout=60)
+            took = time.monotonic() - signalled
+    finally:
+        stop(process)
+        with contextlib.suppress(RPCError):  # ended already: its activity was cancelled
+            await temporal_client.get_workflow_handle(workflow_id).terminate()
+    # The bound: grace, 2 s for cancellation, a little for closing; far from "never".
+    assert took < grace + 15, f"stopping took {took:.1f}s:\n{output}"
+    assert process.returncode == 0, output
+    assert "worker_shutdown_abandoned" in output
+    assert "worker_stopped" in output

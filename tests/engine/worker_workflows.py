@@ -6,6 +6,7 @@ re-imports a workflow's module for every run.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -37,3 +38,27 @@ class CallActivitiesByName:
                 cause = exc.cause
                 results.append({"error": getattr(cause, "type", None) or type(cause).__name__})
         return results
+
+
+@workflow.defn(name="CallActivitiesOnQueue")
+class CallActivitiesOnQueue:
+    """Runs `(name, input)` activities at once on another task queue (one attempt each).
+
+    For the lifecycle tests: the `wfe worker` under test serves only the activities, so this
+    workflow runs on a worker of the test itself.
+    """
+
+    @workflow.run
+    async def run(self, task_queue: str, calls: list[list[Any]]) -> None:
+        await asyncio.gather(
+            *(
+                workflow.execute_activity(
+                    name,
+                    argument,
+                    task_queue=task_queue,
+                    start_to_close_timeout=timedelta(hours=2),
+                    retry_policy=RetryPolicy(maximum_attempts=1),
+                )
+                for name, argument in calls
+            )
+        )

@@ -26,15 +26,18 @@ def dev(
 ) -> None:
     """Run everything embedded: Temporal dev server, SQLite, REST, gRPC, the examples."""
     from workflow_engine.dev import PortInUseError, run_dev
+    from workflow_engine.engine.devserver import TemporalDevServerError
+    from workflow_engine.lifecycle import exit_promptly, run_bounded
 
     settings = load_cli_settings(
         http_port=http_port, grpc_port=grpc_port, temporal_port=temporal_port, data_dir=data_dir
     )
     try:
-        asyncio.run(run_dev(settings))
-    except PortInUseError as exc:
+        run_bounded(run_dev(settings))
+    except (PortInUseError, TemporalDevServerError) as exc:
         err.print(f"[red]cannot start:[/red] {exc}")
         raise typer.Exit(1) from None
+    exit_promptly(0)
 
 
 def serve() -> None:
@@ -98,28 +101,46 @@ def worker(
         int | None,
         typer.Option(help="Serve this worker's Prometheus metrics on this port (/metrics)."),
     ] = None,
+    health_port: Annotated[
+        int | None,
+        typer.Option(help="Serve /livez and /readyz on this port (worker_health_port)."),
+    ] = None,
 ) -> None:
-    """Run a Temporal worker: process instances plus built-in, engine and user activities."""
-    from workflow_engine.engine.activities.registry import ActivityLoadError
-    from workflow_engine.engine.worker import WorkerSetupError, run_worker
-    from workflow_engine.services.history_cleanup import run_cleanup_job
+    """Run a Temporal worker: process instances plus built-in, engine and user activities.
 
-    settings = load_cli_settings(task_queue=task_queue, metrics_port=metrics_port)
+    Before polling it checks its activity modules, database (schema at the newest migration)
+    and Temporal namespace, and exits 1 naming what failed. SIGTERM / SIGINT stop it within
+    `worker_graceful_shutdown_seconds` plus a few seconds; see docs/operations.md.
+    """
+    from workflow_engine.engine.activities.registry import ActivityLoadError
+    from workflow_engine.engine.worker import WorkerSetupError
+    from workflow_engine.lifecycle import StopSignals, exit_promptly, run_bounded
+    from workflow_engine.worker_health import (
+        PreflightError,
+        run_worker_process,
+        stop_deadline_seconds,
+    )
+
+    settings = load_cli_settings(
+        task_queue=task_queue, metrics_port=metrics_port, worker_health_port=health_port
+    )
     if activity_module:
         settings = settings.model_copy(
             update={"activity_modules": [*settings.activity_modules, *activity_module]}
         )
 
-    async def main() -> None:
+    async def main() -> str | None:
         stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        # With a retention set, the worker also expires old history now and then.
-        await asyncio.gather(run_worker(settings, stop=stop), run_cleanup_job(settings, stop=stop))
+        with StopSignals(stop, deadline_seconds=stop_deadline_seconds(settings)):
+            return await run_worker_process(settings, stop=stop)
 
     try:
-        asyncio.run(main())
+        lost = run_bounded(main())
+    except PreflightError as exc:
+        err.print("[red]cannot start the worker: it would take work it cannot do[/red]")
+        for name, why in exc.failures.items():
+            err.print(f"  {name}: {why}", markup=False, highlight=False)
+        raise typer.Exit(1) from None
     except (ActivityLoadError, WorkerSetupError) as exc:
         err.print(f"[red]cannot start the worker:[/red] {exc}")
         raise typer.Exit(1) from None
@@ -129,6 +150,11 @@ def worker(
             f"[red]worker failed:[/red] {exc} (Temporal at {settings.effective_temporal_address})"
         )
         raise typer.Exit(1) from None
+    if lost is not None:
+        err.print(f"[red]worker stopped:[/red] {lost}", highlight=False)
+        exit_promptly(1)
+        raise typer.Exit(1)
+    exit_promptly(0)
 
 
 def migrate() -> None:

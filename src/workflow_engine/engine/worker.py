@@ -4,7 +4,8 @@
 packages the interpreter uses); `run_worker` is the whole `wfe worker` process: connect,
 build the services the engine's activities need, collect built-in / engine / user activities,
 run until `stop` is set, then shut down gracefully (running activities get
-`worker_graceful_shutdown_seconds` to finish).
+`worker_graceful_shutdown_seconds` to finish, are then cancelled, and whatever still runs a
+few seconds later is abandoned so that the process can exit: see `_shutdown_bounded`).
 """
 
 from __future__ import annotations
@@ -55,6 +56,11 @@ __all__ = [
 ]
 
 _log = structlog.get_logger(__name__)
+
+#: After the grace period the SDK cancels running activities; an activity that ignores the
+#: cancellation (a blocking body, a busy loop) would hold `Worker.shutdown()` for ever, so
+#: shutdown waits this much longer and then abandons it.
+SHUTDOWN_CANCEL_SECONDS = 2.0
 
 #: Modules the workflow sandbox takes from the host instead of re-importing them per run:
 #: pure, deterministic code (model, expressions, interpreter helpers, contract dataclasses) and
@@ -333,14 +339,25 @@ async def run_worker(
         pollers = WORKER_POLLERS.labels(settings.task_queue)
         pollers.inc()
         try:
-            await _run_until(worker, stop=stop, started=started)
+            await _run_until(
+                worker,
+                stop=stop,
+                started=started,
+                grace_seconds=settings.worker_graceful_shutdown_seconds,
+            )
         finally:
             pollers.dec()
     _log.info("worker_stopped", task_queue=settings.task_queue)
 
 
-async def _run_until(worker: Worker, *, stop: asyncio.Event, started: asyncio.Event | None) -> None:
-    """Run `worker` until `stop` is set (then shut down gracefully) or until it fails."""
+async def _run_until(
+    worker: Worker,
+    *,
+    stop: asyncio.Event,
+    started: asyncio.Event | None,
+    grace_seconds: float,
+) -> None:
+    """Run `worker` until `stop` is set (then shut down, bounded) or until it fails."""
     running = asyncio.create_task(worker.run(), name="wfe-worker")
     stopping = asyncio.create_task(stop.wait(), name="wfe-worker-stop")
     if started is not None:
@@ -349,16 +366,50 @@ async def _run_until(worker: Worker, *, stop: asyncio.Event, started: asyncio.Ev
         done, _ = await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
     except asyncio.CancelledError:
         stopping.cancel()
-        await worker.shutdown()
+        await _shutdown_bounded(worker, running, grace_seconds)
         raise
     if running in done:
         # The worker ended on its own: that is a failure (lost server, fatal poll error).
         stopping.cancel()
         running.result()
         raise WorkerSetupError(f"worker of task queue {worker.task_queue!r} stopped unexpectedly")
-    _log.info("worker_stopping", task_queue=worker.task_queue)
-    await worker.shutdown()
-    await running
+    _log.info("worker_stopping", task_queue=worker.task_queue, grace_seconds=grace_seconds)
+    await _shutdown_bounded(worker, running, grace_seconds)
+
+
+async def _shutdown_bounded(
+    worker: Worker, running: asyncio.Task[None], grace_seconds: float
+) -> None:
+    """Shut `worker` down within a bound, abandoning tasks that ignore cancellation.
+
+    It stops polling, lets activities finish within the grace, cancels them, and gives up on
+    those that still run (their threads are abandoned).
+
+    Bounded by `grace_seconds + SHUTDOWN_CANCEL_SECONDS`, so a stop request is honoured
+    within seconds even while a task computes without end.
+    """
+    shutdown = asyncio.create_task(worker.shutdown(), name="wfe-worker-shutdown")
+    done, _ = await asyncio.wait(
+        {shutdown, running}, timeout=grace_seconds + SHUTDOWN_CANCEL_SECONDS
+    )
+    if shutdown in done and running in done:
+        running.result()
+        return
+    _log.warning(
+        "worker_shutdown_abandoned",
+        task_queue=worker.task_queue,
+        waited_seconds=grace_seconds + SHUTDOWN_CANCEL_SECONDS,
+        message="tasks still running after the grace period ignored cancellation; "
+        "the process exits without them (Temporal retries them elsewhere)",
+    )
+    for task in (shutdown, running):
+        task.cancel()
+    # Cancelling interrupts only the awaits; whatever error the SDK raises on the way out
+    # is noise now, the tasks are abandoned.
+    await asyncio.wait({shutdown, running}, timeout=SHUTDOWN_CANCEL_SECONDS)
+    for task in (shutdown, running):
+        if task.done() and not task.cancelled():
+            task.exception()  # retrieved, so asyncio does not log it as unhandled
 
 
 def _short(module: str) -> str:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL, Connection
 
 from workflow_engine.store.database import create_engine, normalize_url
 
 #: The directory holding ``env.py`` and ``versions/``; shipped as package data.
-__all__ = ["MIGRATIONS_DIR", "alembic_config", "migrate"]
+__all__ = ["MIGRATIONS_DIR", "alembic_config", "head_revision", "migrate", "schema_revision"]
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent
 
@@ -62,5 +65,29 @@ async def migrate(database_url: str | URL, *, revision: str = "head") -> None:
         # (both PostgreSQL and SQLite have transactional DDL).
         async with engine.begin() as connection:
             await connection.run_sync(_upgrade, revision)
+    finally:
+        await engine.dispose()
+
+
+def head_revision() -> str:
+    """The newest revision of our migrations (what `migrate` upgrades to)."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None, "the migrations directory has a revision"
+    return head
+
+
+async def schema_revision(database_url: str | URL, *, timeout_seconds: float = 10.0) -> str | None:
+    """The revision the database's schema is at; None for a database never migrated.
+
+    Raises:
+        Exception: whatever the driver raises when the database cannot be reached (connection
+            refused, unknown database, authentication), or TimeoutError.
+    """
+    engine = create_engine(database_url, pool_size=1)
+    try:
+        async with asyncio.timeout(timeout_seconds), engine.connect() as connection:
+            return await connection.run_sync(
+                lambda sync: MigrationContext.configure(sync).get_current_revision()
+            )
     finally:
         await engine.dispose()

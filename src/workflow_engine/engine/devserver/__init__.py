@@ -5,12 +5,18 @@ Python interpreter, so nothing is downloaded at run time. The server runs in a p
 of its own: Ctrl-C in a terminal reaches only our process, which then stops the server in
 order, and `stop()` can signal the whole group. A finalizer kills the group if the owner
 forgets to stop it or the interpreter exits first, so no server outlives us.
+
+An owner that is killed outright runs no finalizer. On Linux the child therefore asks the
+kernel for SIGTERM when its parent dies (`PR_SET_PDEATHSIG`); elsewhere, and as a second line,
+an owner that passes `pid_file` records the child there and the next `start()` with the same
+file stops a leftover server that is provably ours (see `devserver.pidfile`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import os
 import shutil
 import signal
@@ -20,6 +26,7 @@ import sys
 import tempfile
 import time
 import weakref
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
@@ -27,6 +34,8 @@ from typing import Literal, Self
 
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client
+
+from workflow_engine.engine.devserver.pidfile import reap_leftover, remove_record, write_record
 
 __all__ = [
     "DevServerLogLevel",
@@ -103,11 +112,42 @@ def _terminate_group(process: subprocess.Popen[bytes], grace: float) -> None:
     process.wait()
 
 
-def _abandon(process: subprocess.Popen[bytes], grace: float, temp_log: Path | None) -> None:
+def _abandon(
+    process: subprocess.Popen[bytes], grace: float, temp_log: Path | None, pid_file: Path | None
+) -> None:
     """Stop a server its owner never stopped, and remove our temporary log (a finalizer)."""
     _terminate_group(process, grace)
     if temp_log is not None:
         temp_log.unlink(missing_ok=True)
+    if pid_file is not None:
+        remove_record(pid_file, process.pid)
+
+
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def _die_with_parent_hook() -> Callable[[], None] | None:
+    """A `preexec_fn` that makes the child get SIGTERM when we die (Linux), else None.
+
+    The kernel sends the signal when the thread that forked the child exits, so the server
+    must be started from a thread that lives as long as its owner (the event loop's).
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        prctl = libc.prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def die_with_parent() -> None:
+        # Runs in the forked child before exec: two system calls, no locks taken.
+        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before the prctl took effect
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return die_with_parent
 
 
 class TemporalDevServer:
@@ -135,6 +175,7 @@ class TemporalDevServer:
         binary: Path | None = None,
         log_file: Path | None = None,
         stop_grace_seconds: float = 10.0,
+        pid_file: Path | None = None,
     ) -> None:
         """Describe a server; nothing starts until `start()`.
 
@@ -153,6 +194,8 @@ class TemporalDevServer:
             log_file: Where the server's output goes; None means a temporary file that is
                 deleted after a clean stop (its tail is quoted in start-up errors).
             stop_grace_seconds: How long `stop()` waits after SIGTERM before SIGKILL.
+            pid_file: Where to record the running server; `start()` first stops a server a
+                killed predecessor recorded there (only when it is provably that server).
 
         Raises:
             ValueError: A port is out of range, a name is empty, or the grace is negative.
@@ -180,9 +223,12 @@ class TemporalDevServer:
         self._binary = binary
         self._log_file = log_file
         self._grace = stop_grace_seconds
+        self._pid_file = pid_file
         self._process: subprocess.Popen[bytes] | None = None
         self._finalizer: (
-            weakref.finalize[[subprocess.Popen[bytes], float, Path | None], TemporalDevServer]
+            weakref.finalize[
+                [subprocess.Popen[bytes], float, Path | None, Path | None], TemporalDevServer
+            ]
             | None
         ) = None
         self._log_path: Path | None = None
@@ -264,6 +310,9 @@ class TemporalDevServer:
         """
         if self.running:
             raise TemporalDevServerError(f"the dev server at {self.address} is already running")
+        if self._pid_file is not None:
+            # A blocking wait of up to the grace period, before anything of ours exists.
+            await asyncio.to_thread(reap_leftover, self._pid_file, grace_seconds=self._grace)
         ports = [("port", self._port)] + ([] if self._headless else [("ui_port", self._ui_port)])
         if self._http_port is not None:
             ports.append(("http_port", self._http_port))
@@ -298,6 +347,7 @@ class TemporalDevServer:
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
+                    preexec_fn=_die_with_parent_hook(),
                 )
             except OSError as exc:
                 raise TemporalDevServerError(f"cannot run {cmd[0]}: {exc}") from exc
@@ -308,7 +358,12 @@ class TemporalDevServer:
             process,
             self._grace,
             self._log_path if self._owns_log else None,
+            self._pid_file,
         )
+        if self._pid_file is not None:
+            write_record(
+                self._pid_file, pid=process.pid, executable=Path(cmd[0]), db_file=self._db_file
+            )
 
         try:
             await self._wait_ready(timeout)
@@ -368,9 +423,22 @@ class TemporalDevServer:
         if process is not None:
             # Waiting blocks, so it runs in a thread; the event loop keeps serving.
             await asyncio.to_thread(_terminate_group, process, self._grace)
+            if self._pid_file is not None:
+                remove_record(self._pid_file, process.pid)
         if self._owns_log and self._log_path is not None and not keep_log:
             self._log_path.unlink(missing_ok=True)
             self._log_path = None
+
+    def stop_now(self) -> None:
+        """Stop the server synchronously, from any thread (for a process about to exit hard).
+
+        Unlike `stop()` it needs no event loop, so a shutdown watchdog can call it while the
+        loop is blocked; stopping twice is harmless.
+        """
+        finalizer, self._finalizer = self._finalizer, None
+        self._process = None
+        if finalizer is not None:
+            finalizer()  # `_abandon`: SIGTERM, SIGKILL after the grace period, reap
 
     def _log_tail(self) -> str:
         if self._log_path is None:
