@@ -180,6 +180,8 @@ async def build_services(
         workflows=workflows,
         implemented_listeners=implemented_listeners,
         payload_limits=limits,
+        max_steps_without_wait=settings.max_steps_without_wait,
+        max_instance_variables_bytes=settings.max_instance_variables_bytes,
     )
     return Services(
         settings=settings,
