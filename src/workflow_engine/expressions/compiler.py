@@ -90,7 +90,7 @@ class _BudgetedEvaluator(Evaluator):
 
     def _visit_tree(self, tree: lark.Tree[Any]) -> Any:
         self._budget.spend()
-        return super()._visit_tree(tree)  # type: ignore[misc]
+        return super()._visit_tree(tree)
 
     def sub_evaluator(self, ast: lark.Tree[Any]) -> Evaluator:
         return _BudgetedEvaluator(ast, self.activation, self._budget)

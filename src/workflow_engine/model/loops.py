@@ -116,9 +116,7 @@ def loops_without_wait(model: ProcessModel, scope: str | None = None) -> list[li
     """
     order = {node_id: i for i, node_id in enumerate(model.nodes)}
     # Without the nodes that wait, every cycle left is one on which no token waits.
-    nodes = [
-        node.id for node in model.nodes_in_scope(scope) if not _waits(model, node.id, set())
-    ]
+    nodes = [node.id for node in model.nodes_in_scope(scope) if not _waits(model, node.id, set())]
     members_of_scope = set(nodes)
     edges = {
         node_id: tuple(t for t in graph.successors(model, node_id) if t in members_of_scope)
