@@ -80,8 +80,8 @@ class _BudgetedEvaluator(Evaluator):
     """cel-python's evaluator, charging every tree visit and comprehension element to a budget.
 
     Lark's ``Interpreter`` routes every visit (``visit`` and ``visit_children``) through
-    ``_visit_tree``; comprehensions evaluate their bodies in sub-evaluators, which share the
-    budget.
+    ``_visit_tree``; comprehensions evaluate their bodies in sub-evaluators (one ``evaluate``
+    per element), which share the budget.
     """
 
     def __init__(self, ast: lark.Tree[Any], activation: Activation, budget: EvaluationBudget):
@@ -95,20 +95,10 @@ class _BudgetedEvaluator(Evaluator):
     def sub_evaluator(self, ast: lark.Tree[Any]) -> Evaluator:
         return _BudgetedEvaluator(ast, self.activation, self._budget)
 
-    def build_macro_eval(self, child: lark.Tree[Any]) -> Any:
-        return self._charged(super().build_macro_eval(child))
-
-    def build_ss_macro_eval(self, child: lark.Tree[Any]) -> Any:
-        return self._charged(super().build_ss_macro_eval(child))
-
-    def _charged(self, body: Any) -> Any:
-        budget = self._budget
-
-        def element(value: Any) -> Any:
-            budget.spend()
-            return body(value)
-
-        return element
+    def evaluate(self, context: Any = None) -> Any:
+        # Comprehensions evaluate their body once per element through this: one more step each.
+        self._budget.spend()
+        return super().evaluate(context)
 
 
 def _parse(cel: str) -> lark.Tree[Any]:
