@@ -165,3 +165,17 @@ async def test_variables_over_the_instance_budget_are_an_incident(
         assert "limit of 100000 bytes" in incident.message
         await handle.signal(SIGNAL_TERMINATE, ControlRequest())
         assert (await handle.result()).status == "terminated"
+
+
+async def test_a_running_loop_obeys_terminate_before_its_budget_is_spent(
+    temporal_client: Client,
+) -> None:
+    """Finding 2's "terminate answers 202 and does nothing": the loop now yields every 100
+    steps (writing its event log), so a terminate gets in even with no budget at all."""
+    async with engine(temporal_client) as eng:
+        handle = await eng.start(_loop(), variables={"n": 0}, max_steps_without_wait=0)
+        await until(handle, lambda s: s.variables.get("n", 0) > 300, within=60)
+        await handle.signal(SIGNAL_TERMINATE, ControlRequest(reason="stop"))
+        result = await handle.result()
+    assert result.status == "terminated"
+    assert result.variables["n"] > 300
