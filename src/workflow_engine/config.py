@@ -151,6 +151,13 @@ class Settings(BaseSettings):
     """Largest JSON size of one variable's value in such a payload."""
     max_variable_depth: int = 32
     """Deepest nesting of objects / arrays in one variable's value (422 beyond it)."""
+    max_steps_without_wait: int = 5000
+    """Steps (element executions) an instance may take without waiting (user task, timer,
+    message, activity...) before the next one becomes a `StepBudgetExceeded` incident; fixed
+    per instance when it starts. See docs/security.md, "Execution budgets"."""
+    max_instance_variables_bytes: int = 1_048_576
+    """Largest JSON size of one variable, and of all of an instance's variables, that a script
+    or service task may produce (`VariablesTooLarge` incident beyond it); fixed per instance."""
     rate_limit_per_minute: int = 0
     """Requests per minute one client (user, else IP) may make on average; 0 turns it off.
     Shared through Redis when `redis_url` is set, else counted in this process."""
@@ -397,6 +404,8 @@ class Settings(BaseSettings):
         "max_variable_value_bytes",
         "max_variable_depth",
         "rate_limit_burst",
+        "max_steps_without_wait",
+        "max_instance_variables_bytes",
     )
     @classmethod
     def _limit_positive(cls, value: int, info: Any) -> int:

@@ -22,6 +22,7 @@ from workflow_engine.engine.contract import (
     SIGNAL_RESUME,
     SIGNAL_RETRY,
     SIGNAL_SET_VARIABLES,
+    SIGNAL_TERMINATE,
     UPDATE_COMPLETE_TASK,
     CompleteTaskRequest,
     CompleteTaskResult,
@@ -114,12 +115,29 @@ async def pause_during_timer(eng: Engine) -> WorkflowHandle[Any, Any]:
     return handle
 
 
+async def loop_step_budget(eng: Engine) -> WorkflowHandle[Any, Any]:
+    """A loop without a wait: breathers every 100 steps, the budget's incident, terminate."""
+    definition = doc(
+        el("start", "startEvent", "inc"),
+        el("inc", "scriptTask", "gw", config={"script": {"n": "${n + 1}"}}),
+        el("gw", "exclusiveGateway"),
+        flow("back", "gw", "inc", "${n >= 0}"),
+        flow("out", "gw", "end", "${n < 0}"),
+        el("end", "endEvent"),
+    )
+    handle = await eng.start(definition, variables={"n": 0}, max_steps_without_wait=250)
+    await until(handle, lambda s: s.status == "incident")
+    await handle.signal(SIGNAL_TERMINATE, ControlRequest(reason="runaway loop"))
+    return handle
+
+
 SCENARIOS: dict[str, Scenario] = {
     "user_task_and_gateway": user_task_and_gateway,
     "parallel_and_inclusive": parallel_and_inclusive,
     "incident_then_retry": incident_then_retry,
     "boundary_timer": boundary_timer,
     "pause_during_timer": pause_during_timer,
+    "loop_step_budget": loop_step_budget,
 }
 
 

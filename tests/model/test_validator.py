@@ -644,6 +644,7 @@ def test_unreachable_and_dead_end_nodes_warn() -> None:
         ("elements[4]", "CANNOT_REACH_END"),
         ("elements[5]", "CANNOT_REACH_END"),
         ("elements[6]", "NO_OUTGOING_FLOW"),
+        ("elements[4]", "LOOP_WITHOUT_WAIT"),
     ]
     assert report.warnings[0].message == (
         "task 'island' cannot be reached from any start event of the process"
@@ -724,3 +725,65 @@ def test_validate_without_paths_still_names_elements() -> None:
 def test_codes_are_stable_upper_snake() -> None:
     doc = _gateway_doc("parallelGateway")
     assert all(c.isupper() or c == "_" for code in codes(report_of(doc)) for c in code)
+
+
+# -- loops without a wait state (issue 15, finding 2) ---------------------------------------
+
+
+def _script_gateway_loop(*middle: dict[str, Any]) -> dict[str, Any]:
+    """start -> inc -> [middle...] -> gw; gw loops back to inc or leaves to end."""
+    first_after_inc = middle[0]["id"] if middle else "gw"
+    return document(
+        element("start", "startEvent", outgoing=["inc"]),
+        element(
+            "inc", "scriptTask", config={"script": {"n": "${n + 1}"}}, outgoing=[first_after_inc]
+        ),
+        *middle,
+        element("gw", "exclusiveGateway", config={"default_flow": "out"}),
+        element("end", "endEvent"),
+        element("out", "sequenceFlow", source="gw", target="end"),
+        element(
+            "back", "sequenceFlow", source="gw", target="inc", config={"condition": "${n < 10}"}
+        ),
+    )
+
+
+def test_loop_without_wait_state_warns_with_the_cycle() -> None:
+    report = report_of(_script_gateway_loop())
+    assert report.errors == ()
+    assert [(w.path, w.code) for w in report.warnings] == [("elements[1]", "LOOP_WITHOUT_WAIT")]
+    assert report.warnings[0].message.startswith(
+        "loop without a wait state in the process: inc -> gw -> inc;"
+    )
+
+
+@pytest.mark.parametrize(
+    "wait",
+    [
+        element("ask", "userTask", outgoing=["gw"]),
+        element(
+            "pause", "intermediateCatchEvent", config={"timer_duration": "PT1M"}, outgoing=["gw"]
+        ),
+        element("call", "serviceTask", config={"activity_name": "Work"}, outgoing=["gw"]),
+    ],
+    ids=["user task", "timer", "service task"],
+)
+def test_loop_through_a_wait_state_does_not_warn(wait: dict[str, Any]) -> None:
+    report = report_of(_script_gateway_loop(wait))
+    assert report.errors == ()
+    assert report.warnings == ()
+
+
+def test_inner_loop_without_wait_is_found_beside_a_waiting_one() -> None:
+    doc = _script_gateway_loop(element("ask", "userTask", outgoing=["gw"]))
+    # A second way back that skips the user task: inc -> check -> inc never waits.
+    doc["elements"][1]["outgoing"] = ["ask", "check"]
+    doc["elements"].insert(
+        3,
+        element("check", "exclusiveGateway", config={"default_flow": "inc"}, outgoing=["inc"]),
+    )
+    report = report_of(doc)
+    loops = [w for w in report.warnings if w.code == "LOOP_WITHOUT_WAIT"]
+    assert [w.message.split(";")[0] for w in loops] == [
+        "loop without a wait state in the process: inc -> check -> inc"
+    ]

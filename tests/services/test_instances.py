@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
+from temporalio.client import Client
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from tests.services.support import SEED_VARIABLES, deploy_seed, eventually
-from tests.services.workflow_double import engine_services, received
+from tests.services.workflow_double import DoubleWorkflow, engine_services, received
 from workflow_engine.config import load_settings
 from workflow_engine.services.container import Services, build_services
 from workflow_engine.services.errors import (
@@ -231,3 +234,36 @@ async def test_list_filters_and_pages(engine_services: Services) -> None:
         await services.instances.list(
             InstanceFilters(status="running"), page_size=2, page_token=first.next_page_token
         )
+
+
+async def test_start_passes_the_execution_budgets_of_the_settings(
+    db_url: str, tmp_path: Path, temporal_client: Client
+) -> None:
+    """Each instance takes its step and variables budgets from the settings at its start."""
+    queue = f"test-{uuid.uuid4().hex}"
+    settings = load_settings(
+        database_url=db_url,
+        data_dir=tmp_path,
+        task_queue=queue,
+        max_steps_without_wait=77,
+        max_instance_variables_bytes=4096,
+    )
+    services = await build_services(settings, temporal_client=temporal_client)
+    worker = Worker(
+        temporal_client,
+        task_queue=queue,
+        workflows=[DoubleWorkflow],
+        activities=services.engine_activities(),
+        workflow_runner=UnsandboxedWorkflowRunner(),
+    )
+    try:
+        async with worker:
+            await deploy_seed(services)
+            record = await services.instances.start(
+                definition_key="userRegistration", variables=SEED_VARIABLES, user_id="alice"
+            )
+            start = (await received(temporal_client, record.id)).start
+    finally:
+        await services.aclose()
+    assert start["max_steps_without_wait"] == 77
+    assert start["max_variables_bytes"] == 4096

@@ -84,6 +84,10 @@ class StartInstanceInput:
             activity children, timer-start schedules). Ignored on continued runs.
         continue_as_new_after: History length (events) after which the run continues as new
             at the next point where every token rests (Temporal's own suggestion also counts).
+        max_steps_without_wait: Steps (element executions) one workflow task may take before
+            the next step becomes a `StepBudgetExceeded` incident (0: no limit).
+        max_variables_bytes: Largest JSON size of one variable and of all the instance's
+            variables together that a script or service task may produce (0: no limit).
     """
 
     instance_id: str
@@ -104,6 +108,8 @@ class StartInstanceInput:
     next_sequence: int = 1
     register: bool = False
     continue_as_new_after: int = 10_000
+    max_steps_without_wait: int = 5_000
+    max_variables_bytes: int = 1_048_576
 
 
 @dataclass

@@ -31,6 +31,12 @@ from lark.exceptions import (
     UnexpectedToken,
 )
 
+from workflow_engine.expressions.budget import (
+    BudgetExceededError,
+    EvaluationBudget,
+    check_size,
+    value_size,
+)
 from workflow_engine.expressions.errors import (
     ExpressionError,
     ExpressionEvaluationError,
@@ -68,6 +74,31 @@ _TERMINALS = {
 # singleton and we make no bet on its internals: parsing is rare (results are cached), so
 # serialising it costs nothing.
 _parser_lock = threading.Lock()
+
+
+class _BudgetedEvaluator(Evaluator):
+    """cel-python's evaluator, charging every tree visit and comprehension element to a budget.
+
+    Lark's ``Interpreter`` routes every visit (``visit`` and ``visit_children``) through
+    ``_visit_tree``; comprehensions evaluate their bodies in sub-evaluators (one ``evaluate``
+    per element), which share the budget.
+    """
+
+    def __init__(self, ast: lark.Tree[Any], activation: Activation, budget: EvaluationBudget):
+        super().__init__(ast=ast, activation=activation)
+        self._budget = budget
+
+    def _visit_tree(self, tree: lark.Tree[Any]) -> Any:
+        self._budget.spend()
+        return super()._visit_tree(tree)
+
+    def sub_evaluator(self, ast: lark.Tree[Any]) -> Evaluator:
+        return _BudgetedEvaluator(ast, self.activation, self._budget)
+
+    def evaluate(self, context: Any = None) -> Any:
+        # Comprehensions evaluate their body once per element through this: one more step each.
+        self._budget.spend()
+        return super().evaluate(context)
 
 
 def _parse(cel: str) -> lark.Tree[Any]:
@@ -134,9 +165,16 @@ class CompiledExpression:
                 # cel-python would silently resolve a missing variable named like a function
                 # (``size``) to the function object itself.
                 raise self._error(f"unknown variable '{name}'", name)
-        evaluator = Evaluator(ast=self._ast, activation=Activation(functions=table))
+        budget = EvaluationBudget()
+        evaluator = _BudgetedEvaluator(self._ast, Activation(functions=table), budget)
         try:
             value = evaluator.evaluate(context)
+        except BudgetExceededError as exc:
+            raise self._error(
+                f"the expression needs more than {exc.limit} evaluation steps (the limit; "
+                "nested map / filter / exists over lists multiply)",
+                None,
+            ) from None
         except CELEvalError as exc:
             raise self._translate(exc) from None
         except RecursionError:
@@ -151,6 +189,10 @@ class CompiledExpression:
             raise self._error(f"cannot evaluate: {exc}", None) from None
         if isinstance(value, CELEvalError):
             raise self._translate(value)
+        size = value_size(value)
+        too_large = check_size(size, "the expression") if size is not None else None
+        if too_large is not None:
+            raise self._error(too_large, None)
         try:
             return to_python(value)
         except ConversionError as exc:

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from workflow_engine.expressions.budget import check_size
 from workflow_engine.expressions.operators import ReportedError
 from workflow_engine.expressions.source import FUNCTION_PREFIX
 from workflow_engine.expressions.values import ConversionError, to_cel, to_python
@@ -214,14 +215,26 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+def _limit(size: int, what: str) -> None:
+    """Refuse to build a value of `size` characters beyond the expression size cap."""
+    too_large = check_size(size, what)
+    if too_large is not None:
+        raise ValueError(too_large)
+
+
 def _concat(*parts: Any) -> str:
-    return "".join(_text(part) for part in parts)
+    texts = [_text(part) for part in parts]
+    _limit(sum(len(text) for text in texts), "fn:concat")
+    return "".join(texts)
 
 
 def _join(items: Any, separator: Any = "") -> str:
     if not isinstance(items, list):
         raise TypeError(f"the first argument must be a list, got {_kind(items)}")
-    return _require_str(separator, "the separator").join(_text(item) for item in items)
+    sep = _require_str(separator, "the separator")
+    texts = [_text(item) for item in items]
+    _limit(sum(len(text) for text in texts) + len(sep) * max(len(texts) - 1, 0), "fn:join")
+    return sep.join(texts)
 
 
 def _split(text: Any, separator: Any) -> list[str]:
@@ -232,9 +245,14 @@ def _split(text: Any, separator: Any) -> list[str]:
 
 
 def _replace(text: Any, old: Any, new: Any) -> str:
-    return _require_str(text, "the first argument").replace(
-        _require_str(old, "the second argument"), _require_str(new, "the third argument")
-    )
+    value = _require_str(text, "the first argument")
+    pattern = _require_str(old, "the second argument")
+    replacement = _require_str(new, "the third argument")
+    # The result's length, known before building it: an empty pattern matches between every
+    # two characters and at both ends.
+    hits = value.count(pattern) if pattern else len(value) + 1
+    _limit(len(value) + hits * (len(replacement) - len(pattern)), "fn:replace")
+    return value.replace(pattern, replacement)
 
 
 def _coalesce(*values: Any) -> Any:

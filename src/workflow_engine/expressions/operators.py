@@ -27,6 +27,7 @@ from typing import Any
 from celpy import celtypes
 from celpy.evaluation import CELEvalError
 
+from workflow_engine.expressions.budget import check_size
 from workflow_engine.expressions.values import (
     ConversionError,
     cel_type_name,
@@ -126,6 +127,10 @@ def _arithmetic(symbol: str) -> Callable[[Any, Any], Any]:
             except (TypeError, ValueError, OverflowError) as exc:
                 return ReportedError(f"operator '{symbol}' failed on {_types(a, b)}: {exc}")
         if symbol == "+":
+            if isinstance(a, str | bytes | list) and type(a) is type(b):
+                too_large = check_size(len(a) + len(b), "operator '+'")
+                if too_large is not None:
+                    return ReportedError(too_large)
             if isinstance(a, str) and isinstance(b, str):
                 return celtypes.StringType(str(a) + str(b))
             if isinstance(a, bytes) and isinstance(b, bytes):

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from typing import Any
 
-from workflow_engine.model import graph
+from workflow_engine.model import graph, loops
 from workflow_engine.model.codes import IssueCode
 from workflow_engine.model.config_checks import ConfigChecker, describe
 from workflow_engine.model.config_schema import CONFIG_KEYS, TRIGGER_KEYS, ValueKind
@@ -729,6 +729,21 @@ class _Validator:
                     "add an end event to make that explicit",
                     IssueCode.NO_OUTGOING_FLOW,
                 )
+        self._loops(scope)
+
+    def _loops(self, scope: str | None) -> None:
+        """Warn about each cycle on which a token never waits (the step budget stops it)."""
+        for cycle in loops.loops_without_wait(self.model, scope):
+            first = self.model.nodes[cycle[0]]
+            self.warning(
+                self._node_path(first),
+                f"loop without a wait state in {self._scope_name(scope)}: "
+                f"{' -> '.join(cycle)}; a token in it runs without pausing until a condition "
+                "leads out or the engine's step budget stops the instance with an incident "
+                "(add a user task, receive task, catch event, service task or call activity "
+                "if it is meant to repeat)",
+                IssueCode.LOOP_WITHOUT_WAIT,
+            )
 
     def _is_event_subprocess(self, node: FlowNode) -> bool:
         scope = self.model.scopes.get(node.id)

@@ -170,6 +170,8 @@ async def build_services(
             database=database,
             task_queue=settings.task_queue,
             implemented_listeners=implemented_listeners,
+            max_steps_without_wait=settings.max_steps_without_wait,
+            max_instance_variables_bytes=settings.max_instance_variables_bytes,
         ),
     )
     workflows = WorkflowGateway(temporal_client, task_queue=settings.task_queue)
@@ -180,6 +182,8 @@ async def build_services(
         workflows=workflows,
         implemented_listeners=implemented_listeners,
         payload_limits=limits,
+        max_steps_without_wait=settings.max_steps_without_wait,
+        max_instance_variables_bytes=settings.max_instance_variables_bytes,
     )
     return Services(
         settings=settings,

@@ -115,6 +115,8 @@ class InstanceService:
         workflows: The door to Temporal.
         implemented_listeners: Listener classes some worker implements (passed to each
             instance; others are recorded as skipped).
+        max_steps_without_wait: Each new instance's step budget (docs/security.md).
+        max_instance_variables_bytes: Each new instance's variables budget.
     """
 
     def __init__(
@@ -125,7 +127,11 @@ class InstanceService:
         workflows: WorkflowGateway,
         implemented_listeners: Collection[str] = (),
         payload_limits: PayloadLimits | None = None,
+        max_steps_without_wait: int = StartInstanceInput.max_steps_without_wait,
+        max_instance_variables_bytes: int = StartInstanceInput.max_variables_bytes,
     ) -> None:
+        self._max_steps = max_steps_without_wait
+        self._max_variables_bytes = max_instance_variables_bytes
         self._db = database
         self._definitions = definitions
         self._workflows = workflows
@@ -287,6 +293,8 @@ class InstanceService:
             tenant_id=definition.tenant_id,
             start_node_id=start_node_id,
             implemented_listeners=list(self._listeners),
+            max_steps_without_wait=self._max_steps,
+            max_variables_bytes=self._max_variables_bytes,
         )
         try:
             await self._workflows.start(start)

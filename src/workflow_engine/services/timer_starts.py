@@ -248,6 +248,8 @@ class TimerStartSchedules:
         task_queue: The engine's task queue (where the started workflows run).
         implemented_listeners: Listener classes some worker implements (passed to instances).
         clock: The current time (tests); UTC.
+        max_steps_without_wait: The started instances' step budget (docs/security.md).
+        max_instance_variables_bytes: The started instances' variables budget.
     """
 
     def __init__(
@@ -258,7 +260,11 @@ class TimerStartSchedules:
         task_queue: str,
         implemented_listeners: Collection[str] = (),
         clock: Callable[[], datetime.datetime] = _utcnow,
+        max_steps_without_wait: int = StartInstanceInput.max_steps_without_wait,
+        max_instance_variables_bytes: int = StartInstanceInput.max_variables_bytes,
     ) -> None:
+        self._max_steps = max_steps_without_wait
+        self._max_variables_bytes = max_instance_variables_bytes
         self._client = client
         self._db = database
         self._task_queue = task_queue
@@ -361,6 +367,8 @@ class TimerStartSchedules:
             start_node_id=node.id,
             implemented_listeners=list(self._listeners),
             register=True,
+            max_steps_without_wait=self._max_steps,
+            max_variables_bytes=self._max_variables_bytes,
         )
         note = (
             f"timer start '{node.id}' of '{record.key}' version {record.version}: "

@@ -21,6 +21,7 @@ running the same script on the same variables again gives the same answer.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime
 from collections.abc import Callable, Mapping
@@ -65,8 +66,14 @@ async def noop(_input: Any = None) -> dict[str, Any]:
 
 @activity.defn(name=ACTIVITY_SCRIPT)
 async def script(request: dict[str, Any]) -> dict[str, Any]:
-    """Evaluate a CEL script (see the module docstring); returns the assigned outputs."""
-    return run_script(request)
+    """Evaluate a CEL script (see the module docstring); returns the assigned outputs.
+
+    Evaluation runs in a thread, never on the event loop: the worker's other activities and
+    workflows (and, under `wfe dev`, the API sharing that loop) keep answering while a heavy
+    expression works through its budget. When the activity times out or is cancelled, the
+    await ends at once; the thread finishes within its expression budget.
+    """
+    return await asyncio.to_thread(run_script, request)
 
 
 def run_script(request: Any) -> dict[str, Any]:

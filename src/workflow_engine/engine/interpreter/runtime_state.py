@@ -26,6 +26,7 @@ from workflow_engine.engine.contract import (
     SubscriptionRecord,
     TaskRecord,
 )
+from workflow_engine.engine.interpreter.budgets import StepCounter
 from workflow_engine.engine.interpreter.state import (
     OpenIncident,
     OpenTask,
@@ -63,6 +64,7 @@ class RuntimeState:
         self.final_status: str | None = None
         self.end_node_id: str | None = None
         self.joins: dict[tuple[str, str], list[Token]] = {}
+        self.steps = StepCounter(inp.max_steps_without_wait)
         self.node_order = {node_id: i for i, node_id in enumerate(model.nodes)}
         self.root = Scope(id=inp.instance_id, kind="process", node_id=None, parent=None)
         self.scopes: dict[str, Scope] = {}

@@ -101,6 +101,8 @@ async def call_activity(rt: Runtime, token: Token, node: FlowNode) -> None:
         implemented_listeners=list(rt.inp.implemented_listeners),
         register=True,  # its row (super_instance_id = this instance) before its first batch
         continue_as_new_after=rt.inp.continue_as_new_after,
+        max_steps_without_wait=rt.inp.max_steps_without_wait,
+        max_variables_bytes=rt.inp.max_variables_bytes,
     )
     await rt.flush()
     try:

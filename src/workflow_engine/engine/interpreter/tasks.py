@@ -18,6 +18,7 @@ from temporalio.exceptions import TimeoutError as TemporalTimeout
 from workflow_engine.engine import piggyback
 from workflow_engine.engine.contract import RuntimeBatch, TaskRecord
 from workflow_engine.engine.interpreter import carry, waits
+from workflow_engine.engine.interpreter.budgets import check_variables
 from workflow_engine.engine.interpreter.catchers import known_error_types
 from workflow_engine.engine.interpreter.decisions import run_decision_table
 from workflow_engine.engine.interpreter.events import merge_delivery, throw, throw_error
@@ -88,6 +89,7 @@ def apply_result(rt: Runtime, token: Token, node: FlowNode, result: Any) -> None
     else:
         target = node.config.get("result_variable")
         values = {target: result} if isinstance(target, str) and target else {}
+    check_variables(node.id, values, rt.view(token.scope), rt.inp.max_variables_bytes)
     rt.set_variables(token.scope, values, node=node, source="output")
 
 
@@ -227,6 +229,7 @@ async def script_task(rt: Runtime, token: Token, node: FlowNode) -> None:
         raise IncidentError(f"script task '{node.id}' has no script", error_type="Configuration")
     if node.output_mapping:
         values = apply_output_mapping(node.output_mapping, values, variables)
+    check_variables(node.id, values, variables, rt.inp.max_variables_bytes)
     rt.set_variables(token.scope, values, node=node, source="script")
 
 

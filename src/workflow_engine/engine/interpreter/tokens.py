@@ -9,6 +9,7 @@ token ends its scope or starts the event subprocess catching it.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -16,6 +17,7 @@ from temporalio import workflow
 
 from workflow_engine.engine.interpreter import behaviours, carry
 from workflow_engine.engine.interpreter.batching import BatchWriting
+from workflow_engine.engine.interpreter.budgets import TRAIL_LENGTH
 from workflow_engine.engine.interpreter.state import (
     IncidentError,
     InstanceCancelledError,
@@ -74,6 +76,7 @@ class TokenDriving(BatchWriting):
                 scope.outcome.set_result(None)
 
     async def _walk(self, token: Token) -> None:
+        trail: deque[str] = deque(maxlen=TRAIL_LENGTH)  # to name a loop the token is caught in
         while True:
             resume = token.resume
             token.resume = None
@@ -83,7 +86,9 @@ class TokenDriving(BatchWriting):
             if resume is not None:
                 nexts = await self.guarded(token, node, self._resumer(token, node, resume))
             else:
-                nexts = await self.guarded(token, node, self._dispatcher(token, node))
+                await self.steps.breathe(self.flush)
+                trail.append(node.id)
+                nexts = await self.guarded(token, node, self._counted(token, node, trail))
             if not nexts:
                 return
             for target, via in nexts[1:]:
@@ -91,8 +96,16 @@ class TokenDriving(BatchWriting):
             token.node_id, token.via = nexts[0]
             token.entry = None
 
-    def _dispatcher(self, token: Token, node: FlowNode) -> Callable[[], Awaitable[list[Next]]]:
-        return lambda: behaviours.dispatch(self._runtime(), token, node)
+    def _counted(
+        self, token: Token, node: FlowNode, trail: deque[str]
+    ) -> Callable[[], Awaitable[list[Next]]]:
+        """The node's step, counted against the step budget first (budgets module)."""
+
+        def step() -> Awaitable[list[Next]]:
+            self.steps.step(node.id, trail)
+            return behaviours.dispatch(self._runtime(), token, node)
+
+        return step
 
     def _resumer(
         self, token: Token, node: FlowNode, rest: dict[str, Any]
