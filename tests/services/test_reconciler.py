@@ -32,7 +32,7 @@ from workflow_engine.engine.worker import build_worker
 from workflow_engine.observability.metrics import sample
 from workflow_engine.services.container import Services, build_services
 from workflow_engine.services.errors import ConflictError
-from workflow_engine.services.reconciler import ReconcilerService
+from workflow_engine.services.reconciler import ReconcilerService, reconcile_periodically
 from workflow_engine.store.instances import InstanceRepository
 from workflow_engine.store.reconcile import ended_task_state
 from workflow_engine.store.tables import (
@@ -360,3 +360,20 @@ async def test_a_workflow_that_cannot_run_is_terminated_in_temporal(
             assert events[-1][0] == "process.reconciled"
     finally:
         await services.aclose()
+
+
+async def test_the_periodic_job_repairs_ghosts_until_stopped(
+    engine: Services, temporal_client: Client
+) -> None:
+    services = engine
+    await deploy_document(services, one_task())
+    instance_id, _ = await ghost(services, temporal_client)
+    stop = asyncio.Event()
+    job = asyncio.create_task(
+        reconcile_periodically(services.reconciler, interval_seconds=0.2, stop=stop)
+    )
+    try:
+        await eventually(lambda: row_status(services, instance_id), lambda s: s == "terminated")
+    finally:
+        stop.set()
+        await asyncio.wait_for(job, timeout=10)
