@@ -24,10 +24,10 @@ from datetime import datetime, timedelta
 import structlog
 
 from workflow_engine.observability import metrics
-from workflow_engine.security import current_principal
+from workflow_engine.security import Permission, require
 from workflow_engine.security.context import RequestOrigin, request_origin
 from workflow_engine.services.audit import audited
-from workflow_engine.services.errors import PermissionDeniedError, UnavailableError
+from workflow_engine.services.errors import UnavailableError
 from workflow_engine.services.workflows import WorkflowGateway, WorkflowState
 from workflow_engine.store.database import Database
 from workflow_engine.store.reconcile import OpenInstance, open_instances, write_external_end
@@ -110,13 +110,10 @@ class ReconcilerService:
         """Check every open instance and repair the ghosts.
 
         Raises:
-            PermissionDeniedError: the caller is not an admin.
+            PermissionDeniedError: without `instance:reconcile` (admins only).
             UnavailableError: no Temporal connection is configured.
         """
-        if not current_principal().is_admin:
-            raise PermissionDeniedError(
-                "reconciling instances needs the admin role", permission="admin"
-            )
+        require(Permission.INSTANCE_RECONCILE)
         if not self._workflows.available:
             raise UnavailableError("no Temporal connection is configured: nothing to compare")
         report = ReconcileReport(dry_run=dry_run)
