@@ -420,6 +420,7 @@ GRPC_TWINS: dict[str, tuple[str, str]] = {
     "ExecutionService/ResumeExecution": ("POST", "/api/v1/instances/{instance_id}/resume"),
     "ExecutionService/TerminateExecution": ("POST", "/api/v1/instances/{instance_id}/terminate"),
     "ExecutionService/CancelExecution": ("POST", "/api/v1/instances/{instance_id}/cancel"),
+    "ExecutionService/ReconcileExecutions": ("POST", "/api/v1/admin/reconcile"),
     "ExecutionService/RetryExecution": ("POST", "/api/v1/instances/{instance_id}/retry"),
     "ExecutionService/GetVariables": ("GET", "/api/v1/instances/{instance_id}/variables"),
     "ExecutionService/SetVariables": ("PUT", "/api/v1/instances/{instance_id}/variables"),

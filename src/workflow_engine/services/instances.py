@@ -508,7 +508,7 @@ class InstanceService:
         except UpdateOutcomeUnknownError:
             # The run closed while the update waited: what it ended as is the answer.
             state = await self._reconciler.repair(instance_id)
-            if not state.closed:
+            if state.status is None:
                 raise
             if ends and state.status == _ENDS_AS.get(update):
                 return ControlResult(status=state.status, reason=state.reason)
