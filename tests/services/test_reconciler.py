@@ -148,6 +148,7 @@ async def test_external_terminate_is_repaired_once_and_then_controls_agree(
             await session.execute(select(ProcessInstance).where(ProcessInstance.id == instance_id))
         ).scalar_one()
         assert row.end_time is not None and row.active_activity_ids == []
+        assert row.delete_reason == "terminated in Temporal: by ops"
         history = (
             await session.execute(
                 select(HistoricProcessInstance.status).where(

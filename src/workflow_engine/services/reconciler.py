@@ -168,12 +168,12 @@ class ReconcilerService:
         """Check one instance now and write its end when its workflow has closed.
 
         Used by the instance and task services when Temporal says a workflow is gone, and
-        after the engine terminated a workflow in Temporal itself (`reason` then stands for
-        Temporal's, which describe does not tell). No authorization: the caller was
+        after the engine terminated a workflow in Temporal itself (`reason`, the engine's own
+        words, then replaces Temporal's). No authorization: the caller was
         authorized for the instance. Returns what Temporal says.
         """
         state = await self._workflows.describe(instance_id)
-        if state.closed and state.reason is None and reason is not None:
+        if state.closed and reason is not None:
             state = replace(state, reason=reason)
         if state.closed:
             await self.write_end(instance_id, state)

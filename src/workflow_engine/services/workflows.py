@@ -8,12 +8,15 @@ client or an unreachable server → 503; a workflow that is gone → 409; a reje
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryReverseRequest
 from temporalio.client import (
     Client,
+    WorkflowExecutionDescription,
     WorkflowExecutionStatus,
     WorkflowFailureError,
     WorkflowHandle,
@@ -254,7 +257,27 @@ class WorkflowGateway:
         )
         if raw in (WorkflowExecutionStatus.COMPLETED, WorkflowExecutionStatus.FAILED):
             state = await self._outcome(handle, state)
+        elif raw == WorkflowExecutionStatus.TERMINATED:
+            state = replace(state, reason=await self._termination_reason(found))
         return state
+
+    async def _termination_reason(self, found: WorkflowExecutionDescription) -> str:
+        # The reason given to Temporal's terminate is only in the run's last history event.
+        client = self._require()
+        request = GetWorkflowExecutionHistoryReverseRequest(
+            namespace=client.namespace,
+            execution=WorkflowExecution(workflow_id=found.id, run_id=found.run_id),
+            maximum_page_size=1,
+        )
+        try:
+            page = await client.workflow_service.get_workflow_execution_history_reverse(request)
+        except RPCError:
+            return "terminated in Temporal"
+        for event in page.history.events:
+            if event.HasField("workflow_execution_terminated_event_attributes"):
+                given = event.workflow_execution_terminated_event_attributes.reason
+                return f"terminated in Temporal: {given}" if given else "terminated in Temporal"
+        return "terminated in Temporal"
 
     async def _outcome(
         self, handle: WorkflowHandle[Any, InstanceResult], state: WorkflowState
