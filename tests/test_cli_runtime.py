@@ -4,6 +4,7 @@ control commands, and the errors a user sees."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -17,6 +18,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+from temporalio.client import Client
 
 from tests.services.support import message_start_definition
 from tests.services.test_signal_starts import started_by_signal
@@ -49,9 +51,10 @@ def test_var_values_are_json_when_they_parse() -> None:
 class Dev:
     """A running `wfe dev` and a way to run `wfe` commands against it."""
 
-    def __init__(self, base: str, outbox: Path) -> None:
+    def __init__(self, base: str, outbox: Path, temporal: str = "") -> None:
         self.base = base
         self.outbox = outbox
+        self.temporal = temporal  # the dev Temporal's address
 
     def wfe(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Run `wfe ARGS --server <dev>`; wide terminal so tables are not cut."""
@@ -92,6 +95,7 @@ def _wait_ready(url: str, proc: subprocess.Popen[str], timeout: float = 120) -> 
 def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dev]:
     data = tmp_path_factory.mktemp("wfe-dev")
     http_port = free_port()
+    temporal_port = free_port()
     env = {
         **os.environ,
         "WFE_TEMPORAL_UI_PORT": str(free_port()),
@@ -101,7 +105,7 @@ def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dev]:
     cmd = [
         sys.executable, "-m", "workflow_engine", "dev",
         "--http-port", str(http_port), "--grpc-port", str(free_port()),
-        "--temporal-port", str(free_port()), "--data-dir", str(data / "state"),
+        "--temporal-port", str(temporal_port), "--data-dir", str(data / "state"),
     ]  # fmt: skip
     proc = subprocess.Popen(
         cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -109,7 +113,7 @@ def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dev]:
     try:
         base = f"http://127.0.0.1:{http_port}"
         _wait_ready(f"{base}/readyz", proc)
-        yield Dev(base, data / "outbox")
+        yield Dev(base, data / "outbox", f"127.0.0.1:{temporal_port}")
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=60)
     finally:
@@ -176,6 +180,25 @@ def test_seed_start_tasks_claim_complete_signal_instances(dev: Dev) -> None:
     assert f"instance {instance_id}" in shown
     assert "completed" in shown and "registration_id" in shown and "b-1" in shown
     assert "delivered to 0 instance(s)" in dev.ok("signal", "email_verified")
+
+
+def test_reconcile_lists_then_repairs_a_ghost(dev: Dev) -> None:
+    instance_id = start_seed(dev, "cli-ghost")["id"]
+    eventually(lambda: dev.json("instance", instance_id)["status"], lambda s: s == "running")
+
+    async def terminate_behind_the_engine() -> None:
+        # What `temporal workflow terminate --workflow-id pi-<id>` does.
+        client = await Client.connect(dev.temporal)
+        await client.get_workflow_handle(f"pi-{instance_id}").terminate(reason="by hand")
+
+    asyncio.run(terminate_behind_the_engine())
+    listed = dev.ok("reconcile", "--dry-run")
+    assert f"would repair {instance_id}: running → terminated (Temporal: TERMINATED)" in listed
+    assert dev.json("instance", instance_id)["status"] == "running"
+    repaired = dev.ok("reconcile")
+    assert f"repaired {instance_id}: running → terminated (Temporal: TERMINATED)" in repaired
+    assert dev.json("instance", instance_id)["status"] == "terminated"
+    assert "0 ghost(s) repaired" in dev.ok("reconcile")
 
 
 def test_control_commands_and_errors(dev: Dev) -> None:

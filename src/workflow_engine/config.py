@@ -201,6 +201,14 @@ class Settings(BaseSettings):
     """How often `wfe worker` / `wfe dev` delete expired history (with a retention set)."""
     history_cleanup_batch_size: int = 500
     """Ended instances deleted per cleanup transaction (1 .. 1000)."""
+    reconcile_interval_seconds: float = 300.0
+    """How often `wfe serve` / `wfe dev` compare open instances with Temporal and repair
+    ghosts (instances whose workflow ended outside the engine); 0 turns the periodic run off
+    (`wfe reconcile` and `POST /api/v1/admin/reconcile` still work)."""
+    control_timeout_seconds: float = 10.0
+    """How long pause / resume / terminate / cancel wait for the workflow's answer; a terminate
+    or cancel the workflow does not take in time (busy, or its workflow task keeps failing)
+    ends it through Temporal's own terminate instead."""
     stream_heartbeat_seconds: float = 15.0
     """Seconds between `: ping` comments on an idle live stream (SSE); each also re-reads the
     instance's event log, so a lost live message is found within one heartbeat."""
@@ -450,6 +458,20 @@ class Settings(BaseSettings):
     def _interval_positive(cls, value: int) -> int:
         if value < 1:
             raise ValueError(f"history_cleanup_interval_minutes must be at least 1, got {value}")
+        return value
+
+    @field_validator("reconcile_interval_seconds")
+    @classmethod
+    def _reconcile_interval_not_negative(cls, value: float) -> float:
+        if value < 0:
+            raise ValueError(f"reconcile_interval_seconds must be 0 (off) or more, got {value}")
+        return value
+
+    @field_validator("control_timeout_seconds")
+    @classmethod
+    def _control_timeout_positive(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError(f"control_timeout_seconds must be more than 0, got {value}")
         return value
 
     @field_validator("history_cleanup_batch_size")

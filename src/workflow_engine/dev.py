@@ -29,6 +29,7 @@ from workflow_engine.services.container import Services, build_services
 from workflow_engine.services.definition_source import format_from_filename
 from workflow_engine.services.errors import ServiceError
 from workflow_engine.services.history_cleanup import cleanup_periodically
+from workflow_engine.services.reconciler import reconcile_periodically
 from workflow_engine.worker_health import stop_deadline_seconds
 
 _log = structlog.get_logger(__name__)
@@ -180,6 +181,18 @@ async def _run_dev(settings: Settings, stop: asyncio.Event, signals: StopSignals
                 name="wfe-dev-history-cleanup",
             )
             stack.push_async_callback(_stop_worker, cleanup, cleanup_stop)
+
+        if settings.reconcile_interval_seconds > 0:
+            reconcile_stop = asyncio.Event()
+            reconciling = asyncio.create_task(
+                reconcile_periodically(
+                    services.reconciler,
+                    interval_seconds=settings.reconcile_interval_seconds,
+                    stop=reconcile_stop,
+                ),
+                name="wfe-dev-reconciler",
+            )
+            stack.push_async_callback(_stop_worker, reconciling, reconcile_stop)
 
         async def temporal_ready() -> None:
             await client.workflow_service.get_system_info(GetSystemInfoRequest())

@@ -156,6 +156,8 @@ REST_RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/stream"): Rule(_READ_INSTANCE, "list"),
     ("GET", "/api/v1/stats"): Rule((P.STATS_READ,), "list"),
     ("GET", "/api/v1/audit"): Rule((P.AUDIT_READ,), "list"),
+    # admin: every tenant's open instances at once, so admins only and no tenant to name
+    ("POST", "/api/v1/admin/reconcile"): Rule((P.INSTANCE_RECONCILE,), "list", tenant_param=False),
 }
 
 _TASK_BODIES: dict[str, dict[str, Any]] = {
@@ -418,6 +420,7 @@ GRPC_TWINS: dict[str, tuple[str, str]] = {
     "ExecutionService/ResumeExecution": ("POST", "/api/v1/instances/{instance_id}/resume"),
     "ExecutionService/TerminateExecution": ("POST", "/api/v1/instances/{instance_id}/terminate"),
     "ExecutionService/CancelExecution": ("POST", "/api/v1/instances/{instance_id}/cancel"),
+    "ExecutionService/ReconcileExecutions": ("POST", "/api/v1/admin/reconcile"),
     "ExecutionService/RetryExecution": ("POST", "/api/v1/instances/{instance_id}/retry"),
     "ExecutionService/GetVariables": ("GET", "/api/v1/instances/{instance_id}/variables"),
     "ExecutionService/SetVariables": ("PUT", "/api/v1/instances/{instance_id}/variables"),

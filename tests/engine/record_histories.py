@@ -1,6 +1,6 @@
 """Regenerate the replay corpus in tests/engine/histories/ (run after an intended change).
 
-    python -m tests.engine.record_histories
+    python -m tests.engine.record_histories [SCENARIO ...]   (default: every scenario)
 
 Starts its own in-memory dev server, runs each scenario with the real interpreter and the
 recording activities of the test harness, and writes each workflow history as JSON. The replay
@@ -10,7 +10,9 @@ test (`test_workflow_replay.py`) then proves the current interpreter makes the s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -24,9 +26,13 @@ from workflow_engine.engine.contract import (
     SIGNAL_SET_VARIABLES,
     SIGNAL_TERMINATE,
     UPDATE_COMPLETE_TASK,
+    UPDATE_PAUSE,
+    UPDATE_RESUME,
+    UPDATE_TERMINATE,
     CompleteTaskRequest,
     CompleteTaskResult,
     ControlRequest,
+    ControlResult,
     RetryRequest,
     SetVariablesRequest,
 )
@@ -131,6 +137,36 @@ async def loop_step_budget(eng: Engine) -> WorkflowHandle[Any, Any]:
     return handle
 
 
+async def control_updates(eng: Engine) -> WorkflowHandle[Any, Any]:
+    """Pause / resume / terminate as updates (issue 15), a completion refused after the end."""
+    definition = doc(
+        el("start", "startEvent", "review"),
+        el("review", "userTask", "end"),
+        el("end", "endEvent"),
+    )
+    handle = await eng.start(definition)
+    snap = await until(handle, lambda s: bool(s.open_task_ids))
+    for name in (UPDATE_PAUSE, UPDATE_RESUME):
+        await handle.execute_update(name, ControlRequest(user_id="ops"), result_type=ControlResult)
+    terminate = asyncio.create_task(
+        handle.execute_update(
+            UPDATE_TERMINATE,
+            ControlRequest(reason="done", user_id="ops"),
+            result_type=ControlResult,
+        )
+    )
+    await until(handle, lambda s: s.status != "running")
+    # Refused: the instance is ending (a rejected validation leaves no trace in the history).
+    with contextlib.suppress(Exception):
+        await handle.execute_update(
+            UPDATE_COMPLETE_TASK,
+            CompleteTaskRequest(task_id=snap.open_task_ids[0], variables={}),
+            result_type=CompleteTaskResult,
+        )
+    await terminate
+    return handle
+
+
 SCENARIOS: dict[str, Scenario] = {
     "user_task_and_gateway": user_task_and_gateway,
     "parallel_and_inclusive": parallel_and_inclusive,
@@ -138,6 +174,7 @@ SCENARIOS: dict[str, Scenario] = {
     "boundary_timer": boundary_timer,
     "pause_during_timer": pause_during_timer,
     "loop_step_budget": loop_step_budget,
+    "control_updates": control_updates,
 }
 
 
@@ -148,11 +185,15 @@ def _write(path: Path, workflow_id: str, history_json: str) -> Path:
     return path
 
 
-async def record(client: Client, target: Path = HISTORIES) -> list[Path]:
-    """Run every scenario and write its history to `target`; the written files."""
+async def record(
+    client: Client, target: Path = HISTORIES, only: set[str] | None = None
+) -> list[Path]:
+    """Run every scenario (or those named in `only`) and write its history to `target`."""
     written: list[Path] = []
     async with engine(client) as eng:
         for name, scenario in SCENARIOS.items():
+            if only is not None and name not in only:
+                continue
             handle = await scenario(eng)
             await handle.result()
             history = await handle.fetch_history()
@@ -168,7 +209,8 @@ async def main() -> None:
     await server.start(timeout=120)
     try:
         client = await Client.connect(server.address, namespace=server.namespace)
-        for path in await record(client):
+        names = set(sys.argv[1:]) or None
+        for path in await record(client, only=names):
             print(path)
     finally:
         await server.stop()

@@ -2,9 +2,9 @@
 
 The interpreter is a separate component; the services only rely on the contract
 (`engine/contract.py`). This double honours that contract — it takes `StartInstanceInput`,
-reports through the real `wfe.apply_runtime_batch` activity, handles the contract's signals and
-the `complete_task` update (with a validator) — and records what it received, so the services'
-Temporal side is tested for real.
+reports through the real `wfe.apply_runtime_batch` activity, handles the contract's signals,
+the `complete_task` and control updates (with validators) — and records what it received, so
+the services' Temporal side is tested for real.
 
 Its behaviour: one user task `review` (assignee = the initiator, candidate group `staff`), a
 wait on signal `go` and on message `paid` (correlation key = variable `order`). It completes
@@ -39,11 +39,16 @@ from workflow_engine.engine.contract import (
     SIGNAL_RETRY,
     SIGNAL_SET_VARIABLES,
     SIGNAL_TERMINATE,
+    UPDATE_CANCEL,
     UPDATE_COMPLETE_TASK,
+    UPDATE_PAUSE,
+    UPDATE_RESUME,
+    UPDATE_TERMINATE,
     WORKFLOW_NAME,
     CompleteTaskRequest,
     CompleteTaskResult,
     ControlRequest,
+    ControlResult,
     EngineEvent,
     InstanceResult,
     InstanceSnapshot,
@@ -92,6 +97,7 @@ class DoubleWorkflow:
         self._subs_changed = True
         self._received = Received({}, [], [], [], [], [])
         self._instance_id = ""
+        self._ended = False
 
     def _event(self, kind: str, node: str | None = None, **data: Any) -> None:
         self._seq += 1
@@ -173,6 +179,8 @@ class DoubleWorkflow:
             self._done = "completed"
             self._event("process.completed", "end")
         await self._flush()
+        self._ended = True
+        await workflow.wait_condition(workflow.all_handlers_finished)
         return InstanceResult(status=self._done, variables=self._variables)
 
     def _finished(self) -> bool:
@@ -216,6 +224,52 @@ class DoubleWorkflow:
         self._received.controls.append("cancel")
         self._done, self._reason = "cancelled", request.reason
         self._event("process.cancelled", reason=request.reason)
+
+    def _refuse_when_done(self) -> None:
+        if self._done is not None:
+            raise ApplicationError(f"the instance has ended ({self._done})", type="InstanceEnded")
+
+    @workflow.update(name=UPDATE_PAUSE)
+    def pause_now(self, request: ControlRequest) -> ControlResult:
+        self.on_pause(request)
+        return ControlResult(status="paused")
+
+    @pause_now.validator
+    def _validate_pause(self, request: ControlRequest) -> None:
+        self._refuse_when_done()
+        if self._paused:
+            raise ApplicationError("the instance is paused already", type="AlreadyPaused")
+
+    @workflow.update(name=UPDATE_RESUME)
+    def resume_now(self, request: ControlRequest) -> ControlResult:
+        self.on_resume(request)
+        return ControlResult(status="running")
+
+    @resume_now.validator
+    def _validate_resume(self, request: ControlRequest) -> None:
+        self._refuse_when_done()
+        if not self._paused:
+            raise ApplicationError("the instance is not paused", type="NotPaused")
+
+    @workflow.update(name=UPDATE_TERMINATE)
+    async def terminate_now(self, request: ControlRequest) -> ControlResult:
+        self.on_terminate(request)
+        await workflow.wait_condition(lambda: self._ended)
+        return ControlResult(status="terminated", reason=request.reason)
+
+    @terminate_now.validator
+    def _validate_terminate(self, request: ControlRequest) -> None:
+        self._refuse_when_done()
+
+    @workflow.update(name=UPDATE_CANCEL)
+    async def cancel_now(self, request: ControlRequest) -> ControlResult:
+        self.on_cancel(request)
+        await workflow.wait_condition(lambda: self._ended)
+        return ControlResult(status="cancelled", reason=request.reason)
+
+    @cancel_now.validator
+    def _validate_cancel(self, request: ControlRequest) -> None:
+        self._refuse_when_done()
 
     @workflow.signal(name=SIGNAL_RETRY)
     def on_retry(self, request: RetryRequest) -> None:

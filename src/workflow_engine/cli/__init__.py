@@ -95,6 +95,7 @@ app.command()(control_commands.resume)
 app.command()(control_commands.retry)
 app.command()(control_commands.terminate)
 app.command()(control_commands.cancel)
+app.command()(control_commands.reconcile)
 # History and tokens.
 app.command()(history_commands.history)
 app.command()(token_command.token)

@@ -1,7 +1,8 @@
-"""`wfe pause`, `resume`, `retry`, `terminate` and `cancel`: operator control of an instance.
+"""`wfe pause`, `resume`, `retry`, `terminate`, `cancel`; `wfe reconcile`.
 
-Each asks a running server to act on one instance; the request is confirmed, and the instance
-changes state as the engine carries it out.
+Each control command asks a running server to act on one instance and prints what the server
+answered (pause / resume / terminate / cancel: the status the instance has then). `reconcile`
+asks the server to compare open instances with Temporal and repair ghosts (admin).
 """
 
 from __future__ import annotations
@@ -68,6 +69,34 @@ def cancel(
     _control(server, instance_id, "cancel", payload)
 
 
+def reconcile(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List the ghosts, repair nothing.")
+    ] = False,
+    server: ServerOpt = DEFAULT_SERVER,
+) -> None:
+    """Compare open instances with Temporal; write the end of each one Temporal has closed."""
+    body = request(
+        "POST", server, "/api/v1/admin/reconcile", params={"dry_run": str(dry_run).lower()}
+    )
+    for repair in body.get("repairs", []):
+        verb = "repaired" if repair.get("repaired") else "would repair" if dry_run else "skipped"
+        reason = f" — {repair['reason']}" if repair.get("reason") else ""
+        out.print(
+            f"{verb} {repair['instance_id']}: {repair['previous_status']} → {repair['status']} "
+            f"(Temporal: {repair['temporal_status']}){reason}"
+        )
+    for error in body.get("errors", []):
+        out.print(f"[yellow]could not check[/yellow] {error}")
+    done = "found" if dry_run else "repaired"
+    count = len(body.get("repairs", [])) if dry_run else body.get("repaired", 0)
+    out.print(f"checked {body.get('checked', 0)} open instance(s); {count} ghost(s) {done}")
+
+
 def _control(server: str, instance_id: str, action: str, payload: dict[str, Any]) -> None:
-    request("POST", server, f"/api/v1/instances/{instance_id}/{action}", json=payload or None)
-    out.print(f"[green]✓ {action} requested[/green] for instance {instance_id}")
+    body = request(
+        "POST", server, f"/api/v1/instances/{instance_id}/{action}", json=payload or None
+    )
+    status = body.get("status")
+    suffix = f" (status {status})" if status else ""
+    out.print(f"[green]✓ {action} requested[/green] for instance {instance_id}{suffix}")

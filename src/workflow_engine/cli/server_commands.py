@@ -49,6 +49,7 @@ def serve() -> None:
     from workflow_engine.observability.tracing import configure_tracing, temporal_interceptors
     from workflow_engine.server import serve_api
     from workflow_engine.services.container import build_services
+    from workflow_engine.services.reconciler import reconcile_periodically
 
     settings = load_cli_settings()
     log_auth_mode(settings)
@@ -76,9 +77,23 @@ def serve() -> None:
         services = await build_services(
             settings, temporal_client=client, implemented_listeners=listeners
         )
+        reconcile_stop = asyncio.Event()
+        reconciling = None
+        if settings.reconcile_interval_seconds > 0:
+            # Every replica may run it: a repair is written only while the row is open.
+            reconciling = asyncio.create_task(
+                reconcile_periodically(
+                    services.reconciler,
+                    interval_seconds=settings.reconcile_interval_seconds,
+                    stop=reconcile_stop,
+                )
+            )
         try:
             await serve_api(services, stop=stop)
         finally:
+            reconcile_stop.set()
+            if reconciling is not None:
+                await reconciling
             await services.aclose()
 
     asyncio.run(main())

@@ -29,6 +29,12 @@ SIGNAL_SET_VARIABLES = "set_variables"  # payload: SetVariablesRequest
 
 # Updates (validated before they enter history; the caller gets the result or the rejection).
 UPDATE_COMPLETE_TASK = "complete_task"  # payload: CompleteTaskRequest -> CompleteTaskResult
+# Control as updates (issue 15): the workflow orders them against task completions and answers
+# what really happened (a rejection names the state that refused it).
+UPDATE_PAUSE = "control_pause"  # payload: ControlRequest -> ControlResult
+UPDATE_RESUME = "control_resume"  # payload: ControlRequest -> ControlResult
+UPDATE_TERMINATE = "control_terminate"  # payload: ControlRequest -> ControlResult (ended)
+UPDATE_CANCEL = "control_cancel"  # payload: ControlRequest -> ControlResult (ended)
 
 # Queries.
 QUERY_SNAPSHOT = "snapshot"  # -> InstanceSnapshot
@@ -148,6 +154,18 @@ class ControlRequest:
 
     reason: str = ""
     user_id: str | None = None
+
+
+@dataclass
+class ControlResult:
+    """Answer of a control update: the instance status once the operation took effect.
+
+    For terminate / cancel that is the status the instance ended with (normally the one asked
+    for; `cancelled` when a cancel requested earlier won).
+    """
+
+    status: str
+    reason: str | None = None
 
 
 @dataclass

@@ -23,11 +23,16 @@ with workflow.unsafe.imports_passed_through():
         SIGNAL_RETRY,
         SIGNAL_SET_VARIABLES,
         SIGNAL_TERMINATE,
+        UPDATE_CANCEL,
         UPDATE_COMPLETE_TASK,
+        UPDATE_PAUSE,
+        UPDATE_RESUME,
+        UPDATE_TERMINATE,
         WORKFLOW_NAME,
         CompleteTaskRequest,
         CompleteTaskResult,
         ControlRequest,
+        ControlResult,
         InstanceResult,
         InstanceSnapshot,
         MessageDelivery,
@@ -135,6 +140,71 @@ class ProcessInstanceWorkflow:
         """Run down: cancel activities and tasks, then end (status cancelled)."""
         self._runtime().request_control("cancelled", request.reason)
 
+    # Control as updates: validated against the state the workflow has when it takes them,
+    # so a control operation and a task completion racing each other resolve here, in one
+    # order, and each caller learns whether theirs took effect (a rejection is a 409).
+
+    @workflow.update(name=UPDATE_PAUSE)
+    async def pause_now(self, request: ControlRequest) -> ControlResult:
+        """Pause (see `pause`) and answer the status then."""
+        await self.pause(request)
+        return ControlResult(status=self._runtime().status())
+
+    @pause_now.validator
+    def validate_pause(self, request: ControlRequest) -> None:
+        """Refuse when the instance ends or is paused already."""
+        rt = self._refuse_when_ending()
+        if rt.paused:
+            raise ApplicationError("the instance is paused already", type="AlreadyPaused")
+
+    @workflow.update(name=UPDATE_RESUME)
+    async def resume_now(self, request: ControlRequest) -> ControlResult:
+        """Resume (see `resume`) and answer the status then."""
+        await self.resume(request)
+        return ControlResult(status=self._runtime().status())
+
+    @resume_now.validator
+    def validate_resume(self, request: ControlRequest) -> None:
+        """Refuse when the instance ends or is not paused."""
+        rt = self._refuse_when_ending()
+        if not rt.paused:
+            raise ApplicationError(f"the instance is not paused ({rt.status()})", type="NotPaused")
+
+    @workflow.update(name=UPDATE_TERMINATE)
+    async def terminate_now(self, request: ControlRequest) -> ControlResult:
+        """End at once (status terminated); answers once the end is written."""
+        return await self._end_with("terminated", request)
+
+    @terminate_now.validator
+    def validate_terminate(self, request: ControlRequest) -> None:
+        """Refuse when the instance has ended or its end is already under way."""
+        self._refuse_when_ending()
+
+    @workflow.update(name=UPDATE_CANCEL)
+    async def cancel_now(self, request: ControlRequest) -> ControlResult:
+        """Run down (status cancelled); answers once the end is written."""
+        return await self._end_with("cancelled", request)
+
+    @cancel_now.validator
+    def validate_cancel(self, request: ControlRequest) -> None:
+        """Refuse when the instance has ended or its end is already under way."""
+        self._refuse_when_ending()
+
+    def _refuse_when_ending(self) -> Runtime:
+        rt = self._runtime()
+        problem = rt.end_state()
+        if problem is not None:
+            raise ApplicationError(f"the instance {problem}", type="InstanceEnded")
+        return rt
+
+    async def _end_with(self, status: str, request: ControlRequest) -> ControlResult:
+        rt = self._runtime()
+        rt.request_control(status, request.reason)
+        await workflow.wait_condition(lambda: rt.final_status is not None and rt.end_written)
+        assert rt.final_status is not None
+        reason = rt.control[1] if rt.control is not None else None
+        return ControlResult(status=rt.final_status, reason=reason)
+
     @workflow.signal(name=SIGNAL_RETRY)
     def retry_incident(self, request: RetryRequest) -> None:
         """Run the failed step of an incident again (`node_id` None: every open incident)."""
@@ -163,6 +233,10 @@ class ProcessInstanceWorkflow:
     async def complete_task(self, request: CompleteTaskRequest) -> CompleteTaskResult:
         """Complete an open user task with its output variables."""
         rt = self._runtime()
+        ending = rt.end_state()
+        if ending is not None and workflow.patched("complete-task-refused-when-ending"):
+            # A terminate / cancel taken after this update's validation: it won.
+            raise ApplicationError(f"the instance {ending}", type="InstanceEnded")
         open_task = rt.open_tasks.get(request.task_id)
         if open_task is None or open_task.closed:
             # Two completions validated before either ran: the second one loses here.
@@ -180,6 +254,9 @@ class ProcessInstanceWorkflow:
     def validate_complete_task(self, request: CompleteTaskRequest) -> None:
         """Reject unknown / closed tasks and wrongly typed declared variables before history."""
         rt = self._runtime()
+        ending = rt.end_state()
+        if ending is not None:
+            raise ApplicationError(f"the instance {ending}", type="InstanceEnded")
         open_task = rt.open_tasks.get(request.task_id)
         if open_task is None:
             known = rt.tasks.get(request.task_id)

@@ -54,6 +54,13 @@ INSTANCES_ENDED = Counter(
     ["definition", "status"],
     registry=REGISTRY,
 )
+RECONCILER_REPAIRS = Counter(
+    "wfe_reconciler_repairs",
+    "Instances whose end the reconciler wrote (their workflow had ended outside the engine), "
+    "by the status written.",
+    ["status"],
+    registry=REGISTRY,
+)
 INCIDENTS = Counter(
     "wfe_incidents", "Incidents created (a step failed with retries exhausted).", ["definition"]
 )

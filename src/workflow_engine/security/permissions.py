@@ -36,6 +36,8 @@ class Permission(StrEnum):
     STATS_READ = "stats:read"
     AUDIT_READ = "audit:read"
     HISTORY_DELETE = "history:delete"
+    #: Compare open instances with Temporal and write the end of ghosts (admins only).
+    INSTANCE_RECONCILE = "instance:reconcile"
 
 
 class Role(StrEnum):

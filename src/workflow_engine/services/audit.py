@@ -382,6 +382,27 @@ SPECS: Final[Mapping[str, AuditSpec]] = {
             "started": None if correlation is None else correlation.started,
         },
     ),
+    # Like the cleanup: the periodic reconciler is audited only when it repaired something.
+    "instance.reconcile": AuditSpec(
+        "instance.reconcile",
+        "instance",
+        details=lambda arguments, result: {
+            "dry_run": arguments.get("dry_run"),
+            "checked": None if result is None else result.checked,
+            "repairs": None
+            if result is None
+            else [
+                {
+                    "instance_id": r.instance_id,
+                    "temporal_status": r.temporal_status,
+                    "status": r.status,
+                    "repaired": r.repaired,
+                }
+                for r in result.repairs[:100]
+            ],
+        },
+        skip_if=lambda result: not result.repairs and _is_job(),
+    ),
     # The periodic job is audited only when it deleted something (else: one entry per run).
     "history.cleanup": AuditSpec(
         "history.cleanup",

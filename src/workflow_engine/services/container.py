@@ -22,6 +22,7 @@ from workflow_engine.services.live import LiveStatusService
 from workflow_engine.services.masking import VariableMasker
 from workflow_engine.services.payload_limits import PayloadLimits
 from workflow_engine.services.rate_limit import RateLimiter, build_rate_limiter
+from workflow_engine.services.reconciler import ReconcilerService
 from workflow_engine.services.signals import MessageService, SignalService
 from workflow_engine.services.stats import StatsService
 from workflow_engine.services.tasks import TaskService
@@ -50,6 +51,7 @@ class Services:
     messages: MessageService
     workflows: WorkflowGateway
     history: HistoryService
+    reconciler: ReconcilerService
     redis: Redis | None = None
     temporal: Client | None = None
     #: Live events (SSE): on Redis pub/sub when Redis is configured, else in this process.
@@ -176,6 +178,7 @@ async def build_services(
     )
     workflows = WorkflowGateway(temporal_client, task_queue=settings.task_queue)
     limits = PayloadLimits.from_settings(settings)
+    reconciler = ReconcilerService(database=database, workflows=workflows)
     instances = InstanceService(
         database=database,
         definitions=definitions,
@@ -184,6 +187,8 @@ async def build_services(
         payload_limits=limits,
         max_steps_without_wait=settings.max_steps_without_wait,
         max_instance_variables_bytes=settings.max_instance_variables_bytes,
+        reconciler=reconciler,
+        control_timeout=settings.control_timeout_seconds,
     )
     return Services(
         settings=settings,
@@ -192,7 +197,11 @@ async def build_services(
         health=health,
         instances=instances,
         tasks=TaskService(
-            database=database, definitions=definitions, workflows=workflows, payload_limits=limits
+            database=database,
+            definitions=definitions,
+            workflows=workflows,
+            payload_limits=limits,
+            reconciler=reconciler,
         ),
         signals=SignalService(
             database=database,
@@ -215,6 +224,7 @@ async def build_services(
             cleanup_batch_size=settings.history_cleanup_batch_size,
             masker=VariableMasker(database=database, definitions=definitions),
         ),
+        reconciler=reconciler,
         redis=redis,
         temporal=temporal_client,
         bus=InProcessEventBus() if redis is None else RedisEventBus(redis),

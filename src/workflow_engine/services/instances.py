@@ -14,6 +14,7 @@ scope answers NotFoundError exactly like a missing one.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from collections.abc import Collection, Mapping
@@ -22,13 +23,14 @@ from datetime import datetime
 from typing import Any
 
 from workflow_engine.engine.contract import (
-    SIGNAL_CANCEL,
-    SIGNAL_PAUSE,
-    SIGNAL_RESUME,
     SIGNAL_RETRY,
     SIGNAL_SET_VARIABLES,
-    SIGNAL_TERMINATE,
+    UPDATE_CANCEL,
+    UPDATE_PAUSE,
+    UPDATE_RESUME,
+    UPDATE_TERMINATE,
     ControlRequest,
+    ControlResult,
     RetryRequest,
     SetVariablesRequest,
     StartInstanceInput,
@@ -54,13 +56,20 @@ from workflow_engine.services.errors import (
 from workflow_engine.services.idempotency import RequestScope, check_request_id
 from workflow_engine.services.masking import masked_variables
 from workflow_engine.services.payload_limits import PayloadLimits
+from workflow_engine.services.reconciler import ReconcilerService
 from workflow_engine.services.variables import (
     check_variables,
     raise_if_invalid,
     require_variable_map,
     with_defaults,
 )
-from workflow_engine.services.workflows import WorkflowExistsError, WorkflowGateway
+from workflow_engine.services.workflows import (
+    UpdateOutcomeUnknownError,
+    WorkflowExistsError,
+    WorkflowGateway,
+    WorkflowGoneError,
+    WorkflowUnresponsiveError,
+)
 from workflow_engine.store.database import Database
 from workflow_engine.store.definitions import DefinitionRecord, DefinitionRepository
 from workflow_engine.store.instances import (
@@ -72,6 +81,9 @@ from workflow_engine.store.instances import (
 from workflow_engine.store.runtime import lock_instance_row, upsert_variables
 
 MAX_PAGE_SIZE = 500
+
+#: The status a terminate / cancel update ends an instance with.
+_ENDS_AS = {UPDATE_TERMINATE: "terminated", UPDATE_CANCEL: "cancelled"}
 
 #: Event types that open and close an incident (written by the interpreter).
 INCIDENT_OPENED = "incident.created"
@@ -117,6 +129,10 @@ class InstanceService:
             instance; others are recorded as skipped).
         max_steps_without_wait: Each new instance's step budget (docs/security.md).
         max_instance_variables_bytes: Each new instance's variables budget.
+        reconciler: Writes the end of an instance whose workflow ended outside the engine
+            (a ghost found by a control call, or a terminate done in Temporal itself).
+        control_timeout: Seconds a control update may take before the workflow counts as
+            unresponsive.
     """
 
     def __init__(
@@ -129,12 +145,16 @@ class InstanceService:
         payload_limits: PayloadLimits | None = None,
         max_steps_without_wait: int = StartInstanceInput.max_steps_without_wait,
         max_instance_variables_bytes: int = StartInstanceInput.max_variables_bytes,
+        reconciler: ReconcilerService | None = None,
+        control_timeout: float = 10.0,
     ) -> None:
         self._max_steps = max_steps_without_wait
         self._max_variables_bytes = max_instance_variables_bytes
         self._db = database
         self._definitions = definitions
         self._workflows = workflows
+        self._reconciler = reconciler or ReconcilerService(database=database, workflows=workflows)
+        self._control_timeout = control_timeout
         self._listeners = sorted(set(implemented_listeners))
         self._limits = payload_limits or PayloadLimits()
 
@@ -395,70 +415,149 @@ class InstanceService:
     @audited("instance.pause")
     async def pause(
         self, instance_id: str, *, user_id: str | None = None, reason: str = ""
-    ) -> None:
+    ) -> ControlResult:
         """Pause: the instance starts no new step until resumed.
 
         Raises:
             NotFoundError: no such instance.
-            ConflictError: it has ended or is paused already.
+            ConflictError: it has ended (or is ending) or is paused already.
+            UnavailableError: the workflow did not answer in time (it may still pause).
         """
         record = await self._active(instance_id, "pause")
         user_id = acting_user(user_id)
         if record.status == "paused":
             raise ConflictError(f"instance {instance_id} is paused already")
-        await self._workflows.signal(
-            instance_id, SIGNAL_PAUSE, ControlRequest(reason=reason, user_id=user_id)
+        return await self._control(
+            instance_id, "pause", UPDATE_PAUSE, ControlRequest(reason=reason, user_id=user_id)
         )
 
     @audited("instance.resume")
     async def resume(
         self, instance_id: str, *, user_id: str | None = None, reason: str = ""
-    ) -> None:
+    ) -> ControlResult:
         """Resume a paused instance.
 
         Raises:
             NotFoundError: no such instance.
-            ConflictError: it is not paused.
+            ConflictError: it is not paused (or has ended).
+            UnavailableError: the workflow did not answer in time (it may still resume).
         """
         record = await self._active(instance_id, "resume")
         user_id = acting_user(user_id)
         if record.status != "paused":
             raise ConflictError(f"instance {instance_id} is not paused (status {record.status})")
-        await self._workflows.signal(
-            instance_id, SIGNAL_RESUME, ControlRequest(reason=reason, user_id=user_id)
+        return await self._control(
+            instance_id, "resume", UPDATE_RESUME, ControlRequest(reason=reason, user_id=user_id)
         )
 
     @audited("instance.terminate")
     async def terminate(
         self, instance_id: str, *, reason: str = "", user_id: str | None = None
-    ) -> None:
-        """End an instance at once (status terminated, reason recorded).
+    ) -> ControlResult:
+        """End an instance at once (status terminated, reason recorded); answers when it ended.
+
+        Works in any state: a workflow that does not take the request in time (busy, or its
+        workflow task keeps failing) is terminated in Temporal itself and its end written
+        here.
 
         Raises:
             NotFoundError: no such instance.
-            ConflictError: it has ended.
+            ConflictError: it has ended, or its end (completion, another terminate / cancel)
+                was under way first — the workflow decides, and the tables then agree.
         """
         await self._active(instance_id, "terminate")
         user_id = acting_user(user_id)
-        await self._workflows.signal(
-            instance_id, SIGNAL_TERMINATE, ControlRequest(reason=reason, user_id=user_id)
+        return await self._control(
+            instance_id,
+            "terminate",
+            UPDATE_TERMINATE,
+            ControlRequest(reason=reason, user_id=user_id),
+            ends=True,
         )
 
     @audited("instance.cancel")
     async def cancel(
         self, instance_id: str, *, reason: str = "", user_id: str | None = None
-    ) -> None:
-        """Run an instance down cleanly (status cancelled).
+    ) -> ControlResult:
+        """Run an instance down cleanly (status cancelled); answers when it ended.
+
+        A workflow that cannot run its own code any more cannot run down: it is terminated in
+        Temporal itself, and the answer (and the tables) say `terminated`.
 
         Raises:
             NotFoundError: no such instance.
-            ConflictError: it has ended.
+            ConflictError: it has ended, or its end was under way first.
         """
         await self._active(instance_id, "cancel")
         user_id = acting_user(user_id)
-        await self._workflows.signal(
-            instance_id, SIGNAL_CANCEL, ControlRequest(reason=reason, user_id=user_id)
+        return await self._control(
+            instance_id,
+            "cancel",
+            UPDATE_CANCEL,
+            ControlRequest(reason=reason, user_id=user_id),
+            ends=True,
         )
+
+    async def _control(
+        self,
+        instance_id: str,
+        action: str,
+        update: str,
+        request: ControlRequest,
+        *,
+        ends: bool = False,
+    ) -> ControlResult:
+        """Send a control update; answer what the workflow (or Temporal) says happened."""
+        try:
+            return await self._workflows.update(
+                instance_id,
+                update,
+                request,
+                result_type=ControlResult,
+                wait_seconds=self._control_timeout,
+            )
+        except WorkflowGoneError:
+            # The row said open, Temporal says closed: a ghost. Repair it, then say so.
+            state = await self._reconciler.repair(instance_id)
+            raise ConflictError(
+                f"instance {instance_id} has ended ({state.status or 'in Temporal'}): "
+                f"cannot {action}"
+            ) from None
+        except UpdateOutcomeUnknownError:
+            # The run closed while the update waited: what it ended as is the answer.
+            state = await self._reconciler.repair(instance_id)
+            if state.status is None:
+                raise
+            if ends and state.status == _ENDS_AS.get(update):
+                return ControlResult(status=state.status, reason=state.reason)
+            raise ConflictError(
+                f"instance {instance_id} has ended ({state.status}): cannot {action}"
+            ) from None
+        except WorkflowUnresponsiveError:
+            if not ends:
+                raise
+        except ConflictError as exc:
+            raise ConflictError(f"cannot {action} instance {instance_id}: {exc.message}") from exc
+        return await self._terminate_in_temporal(instance_id, action, request)
+
+    async def _terminate_in_temporal(
+        self, instance_id: str, action: str, request: ControlRequest
+    ) -> ControlResult:
+        # The workflow cannot act (its code does not run): Temporal ends it, and the end is
+        # written here because the workflow never will.
+        reason = (
+            f"{action} by {request.user_id or 'the engine'}"
+            f"{': ' + request.reason if request.reason else ''} "
+            f"(the workflow did not answer within {self._control_timeout:g} s)"
+        )
+        # Gone: it closed meanwhile (maybe through this very request); describe tells.
+        with contextlib.suppress(WorkflowGoneError):
+            await self._workflows.terminate(instance_id, reason)
+        state = await self._reconciler.repair(instance_id, reason=reason)
+        if not state.closed:
+            raise ConflictError(f"instance {instance_id} did not end (Temporal: running)")
+        assert state.status is not None
+        return ControlResult(status=state.status, reason=state.reason)
 
     @audited("instance.retry")
     async def retry(

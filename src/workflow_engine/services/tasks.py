@@ -47,17 +47,24 @@ from workflow_engine.services.errors import (
     InvalidArgumentError,
     NotFoundError,
     PermissionDeniedError,
+    UnavailableError,
 )
 from workflow_engine.services.masking import masked_variables
 from workflow_engine.services.payload_limits import PayloadLimits
+from workflow_engine.services.reconciler import ReconcilerService
 from workflow_engine.services.variables import (
     check_variables,
     raise_if_invalid,
     require_variable_map,
 )
-from workflow_engine.services.workflows import WorkflowGateway
+from workflow_engine.services.workflows import (
+    UpdateOutcomeUnknownError,
+    WorkflowGateway,
+    WorkflowGoneError,
+)
 from workflow_engine.store.database import Database
 from workflow_engine.store.instances import InstanceRepository
+from workflow_engine.store.reconcile import ended_task_state
 from workflow_engine.store.tables import OPEN_TASK_STATES, TaskInstance
 from workflow_engine.store.tasks import StoredTask, TaskFilters, TaskRepository, TaskVisibility
 from workflow_engine.store.types import utcnow
@@ -163,11 +170,13 @@ class TaskService:
         definitions: DefinitionService,
         workflows: WorkflowGateway,
         payload_limits: PayloadLimits | None = None,
+        reconciler: ReconcilerService | None = None,
     ) -> None:
         self._db = database
         self._definitions = definitions
         self._workflows = workflows
         self._limits = payload_limits or PayloadLimits()
+        self._reconciler = reconciler or ReconcilerService(database=database, workflows=workflows)
 
     async def get(self, task_id: str) -> StoredTask:
         """One task the acting principal may see.
@@ -368,6 +377,35 @@ class TaskService:
             )
         return await self._change(task, assignee=task.owner, delegation="resolved", state="claimed")
 
+    async def _settled_completion(
+        self, task: StoredTask, user_id: str | None
+    ) -> CompleteTaskResult:
+        """The answer to a completion whose outcome Temporal did not report.
+
+        That happens when the instance's run closed while the update waited. A closed run
+        has written its end, tasks included: the task's final state there is the truth.
+
+        Raises:
+            ConflictError: the run closed without taking the completion.
+            UnavailableError: the run is still open (Temporal did not answer in time).
+        """
+        state = await self._reconciler.repair(task.process_instance_id)
+        if not state.closed:
+            raise UnavailableError(
+                f"Temporal did not say whether task {task.id} was completed: try again"
+            )
+        async with self._db.session() as session:
+            final = await ended_task_state(session, task.id)
+        if final == "completed":
+            return CompleteTaskResult(
+                task_id=task.id,
+                node_id=task.task_definition_key,
+                instance_status=state.status or "",
+            )
+        raise ConflictError(
+            f"task {task.id} cannot be completed: its instance ended ({state.status}) first"
+        )
+
     async def complete(
         self,
         task_id: str,
@@ -404,12 +442,25 @@ class TaskService:
                 # The API checks the task's form as the portal does: no client is trusted.
                 issues += check_form_values(form_fields(node.config), given)
             raise_if_invalid(issues)
-        result = await self._workflows.update(
-            task.process_instance_id,
-            UPDATE_COMPLETE_TASK,
-            CompleteTaskRequest(task_id=task_id, variables=given, user_id=user_id),
-            result_type=CompleteTaskResult,
-        )
+        try:
+            result = await self._workflows.update(
+                task.process_instance_id,
+                UPDATE_COMPLETE_TASK,
+                CompleteTaskRequest(task_id=task_id, variables=given, user_id=user_id),
+                result_type=CompleteTaskResult,
+            )
+        except WorkflowGoneError:
+            # The instance ended (maybe outside the engine): the completion did not happen.
+            state = await self._reconciler.repair(task.process_instance_id)
+            raise ConflictError(
+                f"task {task_id} cannot be completed: its instance has ended "
+                f"({state.status or 'in Temporal'})"
+            ) from None
+        except UpdateOutcomeUnknownError:
+            return await self._settled_completion(task, user_id)
+        except ConflictError as exc:
+            # The workflow refused it (the task closed, or the instance is ending first).
+            raise ConflictError(f"task {task_id} cannot be completed: {exc.message}") from exc
         # The inbox shows it closed at once; the engine's batch later writes the same state.
         async with self._db.session() as session:
             await session.execute(

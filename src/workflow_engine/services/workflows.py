@@ -7,14 +7,32 @@ client or an unreachable server → 503; a workflow that is gone → 409; a reje
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any, TypeVar
 
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryReverseRequest
+from temporalio.client import (
+    Client,
+    WorkflowExecutionDescription,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from workflow_engine.engine.contract import WORKFLOW_NAME, StartInstanceInput, workflow_id
+from workflow_engine.engine.contract import (
+    WORKFLOW_NAME,
+    InstanceResult,
+    StartInstanceInput,
+    workflow_id,
+)
 from workflow_engine.services.errors import (
     ConflictError,
     ServiceError,
@@ -36,6 +54,54 @@ class WorkflowGoneError(ConflictError):
 
 class WorkflowExistsError(ConflictError):
     """A workflow with the instance's id was started before (it may have ended since)."""
+
+
+class WorkflowUnresponsiveError(UnavailableError):
+    """The workflow did not take an update in time (busy, or its workflow task keeps failing)."""
+
+
+class UpdateOutcomeUnknownError(UnavailableError):
+    """Temporal stopped waiting for an update's outcome (typically: the run closed meanwhile).
+
+    Whether it took effect is not known from the call itself: the caller asks Temporal and the
+    tables (a closed run has written its end) before it answers.
+    """
+
+
+#: Temporal's closed statuses → the instance status the tables record. A FAILED workflow
+#: (its code raised) has no status of its own in the tables: it is `terminated`, and the
+#: reconciler's event names Temporal's status.
+_CLOSED_STATUS: dict[WorkflowExecutionStatus, str] = {
+    WorkflowExecutionStatus.TERMINATED: "terminated",
+    WorkflowExecutionStatus.TIMED_OUT: "timed_out",
+    WorkflowExecutionStatus.CANCELED: "cancelled",
+    WorkflowExecutionStatus.FAILED: "terminated",
+    WorkflowExecutionStatus.COMPLETED: "completed",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowState:
+    """What Temporal says about an instance's workflow (its newest run).
+
+    Attributes:
+        temporal_status: Temporal's status name (`RUNNING`, `TERMINATED`, …, `NOT_FOUND`).
+        status: The instance status the tables should show once it is closed; None while it
+            runs (also for `CONTINUED_AS_NEW`, which the newest run replaces).
+        close_time: When it closed (None when unknown or open).
+        reason: Why, as far as Temporal tells (the workflow's own end reason when it
+            completed, a failure message, or a note on a workflow Temporal no longer has).
+    """
+
+    temporal_status: str
+    status: str | None
+    close_time: datetime | None = None
+    reason: str | None = None
+
+    @property
+    def closed(self) -> bool:
+        """True when the workflow runs no more (or Temporal does not know it)."""
+        return self.status is not None
 
 
 class WorkflowGateway:
@@ -99,23 +165,143 @@ class WorkflowGateway:
             raise _map_rpc(exc, instance_id) from exc
 
     async def update(
-        self, instance_id: str, name: str, payload: Any, *, result_type: type[_R]
+        self,
+        instance_id: str,
+        name: str,
+        payload: Any,
+        *,
+        result_type: type[_R],
+        wait_seconds: float | None = None,
     ) -> _R:
         """Run an update on an instance's workflow and return its result.
+
+        Args:
+            instance_id: The instance.
+            name: The update's name (contract `UPDATE_*`).
+            payload: Its input.
+            result_type: The type of its result.
+            wait_seconds: Seconds to wait for the workflow's answer; None waits as long as
+                Temporal keeps the call open.
 
         Raises:
             ValidationFailedError: the workflow rejected the input.
             ConflictError: the workflow rejected it for its state, or has ended.
+            WorkflowUnresponsiveError: no answer within `wait_seconds`.
+            UpdateOutcomeUnknownError: Temporal gave up waiting (the run closed meanwhile).
             UnavailableError: Temporal is unreachable.
         """
         handle = self._require().get_workflow_handle(workflow_id(instance_id))
+        deadline = asyncio.timeout(wait_seconds)
+        unresponsive = WorkflowUnresponsiveError(
+            f"instance {instance_id}'s workflow did not answer '{name}' within {wait_seconds} s"
+        )
         try:
-            result: _R = await handle.execute_update(name, payload, result_type=result_type)
+            async with deadline:
+                result: _R = await handle.execute_update(name, payload, result_type=result_type)
         except WorkflowUpdateFailedError as exc:
             raise _map_update_failure(exc) from exc
         except RPCError as exc:
             raise _map_rpc(exc, instance_id) from exc
+        except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
+            # Our own deadline cancelled the call (the SDK reports that with this error too).
+            if deadline.expired():
+                raise unresponsive from exc
+            raise UpdateOutcomeUnknownError(
+                f"Temporal gave no outcome of '{name}' for instance {instance_id}"
+            ) from exc
+        except TimeoutError as exc:
+            raise unresponsive from exc
         return result
+
+    async def terminate(self, instance_id: str, reason: str) -> None:
+        """Terminate the workflow in Temporal itself (no workflow code runs).
+
+        The way to end a workflow that cannot take an update; the caller writes the end to
+        the tables (the workflow cannot).
+
+        Raises:
+            WorkflowGoneError: it had closed already.
+            UnavailableError: Temporal is unreachable.
+        """
+        handle = self._require().get_workflow_handle(workflow_id(instance_id))
+        try:
+            await handle.terminate(reason=reason)
+        except RPCError as exc:
+            raise _map_rpc(exc, instance_id) from exc
+
+    async def describe(self, instance_id: str) -> WorkflowState:
+        """What Temporal says about the instance's workflow now.
+
+        Raises:
+            UnavailableError: Temporal is unreachable.
+        """
+        handle = self._require().get_workflow_handle(
+            workflow_id(instance_id), result_type=InstanceResult
+        )
+        try:
+            found = await handle.describe()
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                return WorkflowState(
+                    temporal_status="NOT_FOUND",
+                    status="terminated",
+                    reason="the workflow is gone from Temporal (retention, reset or deletion)",
+                )
+            raise UnavailableError(f"Temporal call failed: {exc.message}") from exc
+        raw = found.status
+        if raw is None or raw not in _CLOSED_STATUS:
+            name = raw.name if raw is not None else "UNKNOWN"
+            return WorkflowState(temporal_status=name, status=None)
+        state = WorkflowState(
+            temporal_status=raw.name, status=_CLOSED_STATUS[raw], close_time=found.close_time
+        )
+        if raw in (WorkflowExecutionStatus.COMPLETED, WorkflowExecutionStatus.FAILED):
+            state = await self._outcome(handle, state)
+        elif raw == WorkflowExecutionStatus.TERMINATED:
+            state = replace(state, reason=await self._termination_reason(found))
+        return state
+
+    async def _termination_reason(self, found: WorkflowExecutionDescription) -> str:
+        # The reason given to Temporal's terminate is only in the run's last history event.
+        client = self._require()
+        request = GetWorkflowExecutionHistoryReverseRequest(
+            namespace=client.namespace,
+            execution=WorkflowExecution(workflow_id=found.id, run_id=found.run_id),
+            maximum_page_size=1,
+        )
+        try:
+            page = await client.workflow_service.get_workflow_execution_history_reverse(request)
+        except RPCError:
+            return "terminated in Temporal"
+        for event in page.history.events:
+            if event.HasField("workflow_execution_terminated_event_attributes"):
+                given = event.workflow_execution_terminated_event_attributes.reason
+                return f"terminated in Temporal: {given}" if given else "terminated in Temporal"
+        return "terminated in Temporal"
+
+    async def _outcome(
+        self, handle: WorkflowHandle[Any, InstanceResult], state: WorkflowState
+    ) -> WorkflowState:
+        # A completed run's own result says how the instance ended (terminate / cancel through
+        # the engine complete the workflow with that status).
+        try:
+            result = await handle.result(follow_runs=False)
+        except WorkflowFailureError as exc:
+            cause = exc.cause
+            return WorkflowState(
+                temporal_status=state.temporal_status,
+                status="terminated",
+                close_time=state.close_time,
+                reason=f"the workflow failed: {cause if cause is not None else exc}",
+            )
+        except RPCError as exc:
+            raise UnavailableError(f"Temporal call failed: {exc.message}") from exc
+        return WorkflowState(
+            temporal_status=state.temporal_status,
+            status=result.status or "completed",
+            close_time=state.close_time,
+            reason=result.reason,
+        )
 
 
 def _map_rpc(exc: RPCError, instance_id: str) -> ServiceError:

@@ -12,6 +12,7 @@ import grpc
 from google.protobuf import json_format
 from google.protobuf.struct_pb2 import Struct
 from google.protobuf.timestamp_pb2 import Timestamp
+from temporalio.client import Client
 
 from tests.api.grpc.support import Refusal, refused
 from tests.api.live_engine import CALLS
@@ -180,6 +181,7 @@ async def test_pause_resume_terminate_cancel_and_their_preconditions(
 
     paused = await stub.PauseExecution(pb.PauseExecutionRequest(instance_id=started.id, reason="x"))
     assert (paused.instance_id, paused.action, paused.accepted) == (started.id, "pause", True)
+    assert paused.status == "paused"
     await wait(lambda e: e.status == "paused")
     twice = await refused(stub.PauseExecution(pb.PauseExecutionRequest(instance_id=started.id)))
     assert (twice.code, twice.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "CONFLICT")
@@ -198,9 +200,10 @@ async def test_pause_resume_terminate_cancel_and_their_preconditions(
     assert no_incident.code == grpc.StatusCode.FAILED_PRECONDITION
     assert "no incident" in no_incident.message
 
-    await stub.TerminateExecution(
+    terminated = await stub.TerminateExecution(
         pb.TerminateExecutionRequest(instance_id=started.id, reason="test over")
     )
+    assert terminated.status == "terminated"  # answered once it has ended
     ended = await wait(lambda e: e.status == "terminated")
     assert ended.end_reason == "test over"
     for call in (
@@ -380,3 +383,20 @@ async def test_send_signal_reports_started_instances_and_request_ids_repeat(
     too_long = await refused(stub.SendSignal(pb.SendSignalRequest(name="x", request_id="y" * 256)))
     assert too_long.code == grpc.StatusCode.INVALID_ARGUMENT
     assert "request_id" in too_long.message
+
+
+async def test_reconcile_repairs_a_workflow_terminated_behind_the_engine(
+    live_channel: grpc.aio.Channel, temporal_client: Client
+) -> None:
+    await deploy(live_channel)
+    stub = ExecutionServiceStub(live_channel)
+    started = await start_seed(stub)
+    await until(stub, started.id)(lambda e: list(e.active_element_ids) == ["validate_user_task"])
+    await temporal_client.get_workflow_handle(f"pi-{started.id}").terminate(reason="by hand")
+    dry = await stub.ReconcileExecutions(pb.ReconcileExecutionsRequest(dry_run=True))
+    assert [(r.instance_id, r.temporal_status, r.repaired) for r in dry.repairs] == [
+        (started.id, "TERMINATED", False)
+    ]
+    done = await stub.ReconcileExecutions(pb.ReconcileExecutionsRequest())
+    assert (done.checked, done.repaired, done.repairs[0].status) == (1, 1, "terminated")
+    await until(stub, started.id)(lambda e: e.status == "terminated")

@@ -99,17 +99,25 @@ async def test_control_endpoints(api: httpx.AsyncClient) -> None:
     assert (await api.post(f"{base}/resume")).status_code == 409
     assert (await api.post(f"{base}/retry")).status_code == 409
     paused = await api.post(f"{base}/pause", json={"reason": "wait"})
-    assert paused.status_code == 202
-    assert paused.json() == {"instance_id": started["id"], "action": "pause", "accepted": True}
+    assert paused.status_code == 200
+    assert paused.json() == {
+        "instance_id": started["id"],
+        "action": "pause",
+        "accepted": True,
+        "status": "paused",
+    }
 
     async def status() -> str:
         return str((await api.get(base)).json()["status"])
 
     await eventually(status, lambda s: s == "paused")
-    assert (await api.post(f"{base}/resume")).status_code == 202
+    assert (await api.post(f"{base}/resume")).status_code == 200
     await eventually(status, lambda s: s == "running")
-    assert (await api.post(f"{base}/terminate", json={"reason": "done"})).status_code == 202
-    await eventually(status, lambda s: s == "terminated")
+    # Terminate answers once the instance has ended, with the status it ended with.
+    terminated = await api.post(f"{base}/terminate", json={"reason": "done"})
+    assert terminated.status_code == 200
+    assert terminated.json()["status"] == "terminated"
+    assert await status() == "terminated"
     ended = (await api.get(base)).json()
     assert ended["end_reason"] == "done"
     assert ended["duration_ms"] is not None

@@ -25,8 +25,9 @@ from workflow_engine.api.grpc.runtime_messages import (
 )
 from workflow_engine.model.issues import ValidationIssue
 from workflow_engine.services.diagrams import DiagramService
-from workflow_engine.services.errors import InvalidArgumentError
+from workflow_engine.services.errors import InvalidArgumentError, UnavailableError
 from workflow_engine.services.instances import InstanceService
+from workflow_engine.services.reconciler import ReconcilerService
 from workflow_engine.services.signals import MessageService, SignalService
 from workflow_engine.store.instances import InstanceFilters
 
@@ -39,6 +40,7 @@ class ExecutionServicer(ExecutionServiceServicer):
         signals: The shared signal service (`Services.signals`).
         messages: The shared message service (`Services.messages`).
         diagrams: The diagram service (`Services.diagrams`; stateless, one serves every call).
+        reconciler: The reconciler (`Services.reconciler`); None answers UNAVAILABLE.
 
     """
 
@@ -49,8 +51,10 @@ class ExecutionServicer(ExecutionServiceServicer):
         signals: SignalService,
         messages: MessageService,
         diagrams: DiagramService,
+        reconciler: ReconcilerService | None = None,
     ) -> None:
         self._instances = instances
+        self._reconciler = reconciler
         self._signals = signals
         self._messages = messages
         self._diagrams = diagrams
@@ -129,10 +133,10 @@ class ExecutionServicer(ExecutionServiceServicer):
     ) -> pb.ExecutionControlResponse:
         """Pause; FAILED_PRECONDITION when it has ended or is paused already."""
         instance_id = required(request.instance_id, "instance_id", "the instance")
-        await self._instances.pause(
+        done = await self._instances.pause(
             instance_id, reason=request.reason, user_id=optional(request, "user_id")
         )
-        return _accepted(instance_id, "pause")
+        return _accepted(instance_id, "pause", done.status)
 
     @rpc
     async def ResumeExecution(  # noqa: N802
@@ -140,10 +144,10 @@ class ExecutionServicer(ExecutionServiceServicer):
     ) -> pb.ExecutionControlResponse:
         """Resume; FAILED_PRECONDITION when it is not paused."""
         instance_id = required(request.instance_id, "instance_id", "the instance")
-        await self._instances.resume(
+        done = await self._instances.resume(
             instance_id, reason=request.reason, user_id=optional(request, "user_id")
         )
-        return _accepted(instance_id, "resume")
+        return _accepted(instance_id, "resume", done.status)
 
     @rpc
     async def TerminateExecution(  # noqa: N802
@@ -151,10 +155,10 @@ class ExecutionServicer(ExecutionServiceServicer):
     ) -> pb.ExecutionControlResponse:
         """End at once with a reason."""
         instance_id = required(request.instance_id, "instance_id", "the instance")
-        await self._instances.terminate(
+        done = await self._instances.terminate(
             instance_id, reason=request.reason, user_id=optional(request, "user_id")
         )
-        return _accepted(instance_id, "terminate")
+        return _accepted(instance_id, "terminate", done.status)
 
     @rpc
     async def CancelExecution(  # noqa: N802
@@ -162,10 +166,36 @@ class ExecutionServicer(ExecutionServiceServicer):
     ) -> pb.ExecutionControlResponse:
         """Run down cleanly."""
         instance_id = required(request.instance_id, "instance_id", "the instance")
-        await self._instances.cancel(
+        done = await self._instances.cancel(
             instance_id, reason=request.reason, user_id=optional(request, "user_id")
         )
-        return _accepted(instance_id, "cancel")
+        return _accepted(instance_id, "cancel", done.status)
+
+    @rpc
+    async def ReconcileExecutions(  # noqa: N802
+        self, request: pb.ReconcileExecutionsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ReconcileExecutionsResponse:
+        """Compare open instances with Temporal and repair ghosts (`instance:reconcile`)."""
+        if self._reconciler is None:
+            raise UnavailableError("this server has no reconciler")
+        report = await self._reconciler.reconcile(dry_run=request.dry_run)
+        return pb.ReconcileExecutionsResponse(
+            checked=report.checked,
+            dry_run=report.dry_run,
+            repaired=report.repaired,
+            repairs=[
+                pb.ReconciledExecution(
+                    instance_id=r.instance_id,
+                    previous_status=r.previous_status,
+                    temporal_status=r.temporal_status,
+                    status=r.status,
+                    reason=r.reason,
+                    repaired=r.repaired,
+                )
+                for r in report.repairs
+            ],
+            errors=report.errors,
+        )
 
     @rpc
     async def RetryExecution(  # noqa: N802
@@ -242,5 +272,9 @@ class ExecutionServicer(ExecutionServiceServicer):
         return diagram_message(await self._diagrams.instance_svg(instance_id))
 
 
-def _accepted(instance_id: str, action: str) -> pb.ExecutionControlResponse:
-    return pb.ExecutionControlResponse(instance_id=instance_id, action=action, accepted=True)
+def _accepted(
+    instance_id: str, action: str, status: str | None = None
+) -> pb.ExecutionControlResponse:
+    return pb.ExecutionControlResponse(
+        instance_id=instance_id, action=action, accepted=True, status=status
+    )

@@ -140,6 +140,7 @@ async def start_grpc_server(services: Services, *, host: str, port: int) -> grpc
             signals=services.signals,
             messages=services.messages,
             diagrams=diagrams,
+            reconciler=services.reconciler,
         ),
         server,
     )

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from workflow_engine import __version__
 from workflow_engine.api.rest import (
+    admin,
     audit,
     auth,
     definitions,
@@ -70,5 +71,6 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(streams.router)
     app.include_router(stats.router)
     app.include_router(audit.router)
+    app.include_router(admin.router)
     mount_portal(app)
     return app

@@ -102,44 +102,48 @@ async def diagram(instance_id: str, services: ServicesDep) -> Response:
     return Response(svg, media_type=SVG, headers={"Cache-Control": "no-store"})
 
 
-@router.post("/{instance_id}/pause", status_code=202, response_model=AcceptedOut)
+@router.post("/{instance_id}/pause", status_code=200, response_model=AcceptedOut)
 async def pause(
     instance_id: str, services: ServicesDep, body: OptionalReason = None
 ) -> AcceptedOut:
     """Pause: no new step starts until resume (arriving events are kept)."""
     req = body or ReasonIn()
-    await services.instances.pause(instance_id, reason=req.reason, user_id=req.user_id)
-    return AcceptedOut(instance_id=instance_id, action="pause")
+    done = await services.instances.pause(instance_id, reason=req.reason, user_id=req.user_id)
+    return AcceptedOut(instance_id=instance_id, action="pause", status=done.status)
 
 
-@router.post("/{instance_id}/resume", status_code=202, response_model=AcceptedOut)
+@router.post("/{instance_id}/resume", status_code=200, response_model=AcceptedOut)
 async def resume(
     instance_id: str, services: ServicesDep, body: OptionalReason = None
 ) -> AcceptedOut:
     """Resume a paused instance."""
     req = body or ReasonIn()
-    await services.instances.resume(instance_id, reason=req.reason, user_id=req.user_id)
-    return AcceptedOut(instance_id=instance_id, action="resume")
+    done = await services.instances.resume(instance_id, reason=req.reason, user_id=req.user_id)
+    return AcceptedOut(instance_id=instance_id, action="resume", status=done.status)
 
 
-@router.post("/{instance_id}/terminate", status_code=202, response_model=AcceptedOut)
+@router.post("/{instance_id}/terminate", status_code=200, response_model=AcceptedOut)
 async def terminate(
     instance_id: str, services: ServicesDep, body: OptionalReason = None
 ) -> AcceptedOut:
-    """End at once with a reason (status terminated)."""
+    """End at once with a reason (status terminated); answers once it has ended.
+
+    409 when the instance had ended, or its end (the completion of its last step, another
+    terminate / cancel) was under way first: the instance's workflow orders them.
+    """
     req = body or ReasonIn()
-    await services.instances.terminate(instance_id, reason=req.reason, user_id=req.user_id)
-    return AcceptedOut(instance_id=instance_id, action="terminate")
+    done = await services.instances.terminate(instance_id, reason=req.reason, user_id=req.user_id)
+    return AcceptedOut(instance_id=instance_id, action="terminate", status=done.status)
 
 
-@router.post("/{instance_id}/cancel", status_code=202, response_model=AcceptedOut)
+@router.post("/{instance_id}/cancel", status_code=200, response_model=AcceptedOut)
 async def cancel(
     instance_id: str, services: ServicesDep, body: OptionalReason = None
 ) -> AcceptedOut:
-    """Run down cleanly (status cancelled)."""
+    """Run down cleanly (status cancelled); answers once it has ended (409 as terminate)."""
     req = body or ReasonIn()
-    await services.instances.cancel(instance_id, reason=req.reason, user_id=req.user_id)
-    return AcceptedOut(instance_id=instance_id, action="cancel")
+    done = await services.instances.cancel(instance_id, reason=req.reason, user_id=req.user_id)
+    return AcceptedOut(instance_id=instance_id, action="cancel", status=done.status)
 
 
 @router.post("/{instance_id}/retry", status_code=202, response_model=AcceptedOut)

@@ -161,11 +161,17 @@ class TaskVariablesOut(BaseModel):
 
 
 class AcceptedOut(BaseModel):
-    """A control request handed to the instance (it acts on it asynchronously)."""
+    """A control request the instance took.
+
+    Pause / resume / terminate / cancel answer once the instance acted (200) and give its
+    `status` then (for terminate / cancel: the status it ended with); retry is handed over
+    (202, no status).
+    """
 
     instance_id: str
     action: str
     accepted: bool = True
+    status: str | None = None
 
 
 class UserIn(_Strict):

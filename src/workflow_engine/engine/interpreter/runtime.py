@@ -63,6 +63,7 @@ class Runtime(TokenDriving, ListenerRunning, Deliveries):
         except asyncio.CancelledError:
             self.request_control("cancelled", "cancelled through Temporal")
             status, reason = self.control or ("cancelled", "")
+            self.ending = status
             await self._stop_everything()
             return await self._finish(status, reason)
 
@@ -136,11 +137,14 @@ class Runtime(TokenDriving, ListenerRunning, Deliveries):
             if self.error is not None:
                 raise self.error
             if self.control is None and body.done():
+                # From here on a terminate / cancel / completion is refused: the end is chosen.
+                self.ending = "completed"
                 return await self._finish_completed(body)
             if self.control is not None:
                 break
             await self._continue_as_new_if_still_ready()
         status, reason = self.control or ("cancelled", "")
+        self.ending = status
         await self._stop_everything()
         return await self._finish(status, reason)
 
@@ -156,7 +160,12 @@ class Runtime(TokenDriving, ListenerRunning, Deliveries):
         waits for the next chance.
         """
         await self.flush()
-        await workflow.wait_condition(workflow.all_handlers_finished)
+        # A terminate / cancel update waits for the end: it must not hold up this wait.
+        await workflow.wait_condition(
+            lambda: workflow.all_handlers_finished() or self.control is not None
+        )
+        if self.control is not None:
+            return
         # One more turn of the loop so tokens woken by the handlers run first.
         await workflow.wait_condition(lambda: True)
         if not carry.ready(self) or self._unflushed() or self._outbox:
@@ -217,6 +226,9 @@ class Runtime(TokenDriving, ListenerRunning, Deliveries):
             data={"reason": reason, "end_node_id": self.end_node_id},
         )
         await self.flush(ended=True, reason=reason)
+        self.end_written = True
+        # Control updates waiting for the end answer before the run closes (no command).
+        await workflow.wait_condition(workflow.all_handlers_finished)
         return InstanceResult(
             status=status,
             variables=dict(self.root.variables),

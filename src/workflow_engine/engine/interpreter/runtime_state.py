@@ -62,6 +62,10 @@ class RuntimeState:
         self.paused = False
         self.control: tuple[str, str] | None = None  # (status, reason) of terminate/cancel/...
         self.final_status: str | None = None
+        # The end the supervisor chose and is writing (set before the end's first await), and
+        # whether the final batch is applied: control updates order themselves by these.
+        self.ending: str | None = None
+        self.end_written = False
         self.end_node_id: str | None = None
         self.joins: dict[tuple[str, str], list[Token]] = {}
         self.steps = StepCounter(inp.max_steps_without_wait)
@@ -213,6 +217,21 @@ class RuntimeState:
         """Ask the instance to end with `status` (first request wins)."""
         if self.control is None:
             self.control = (status, reason)
+
+    def end_state(self) -> str | None:
+        """Why nothing but reads may happen any more: ended, ending, or an end requested.
+
+        None while the instance runs on. Control updates and task completions check this in
+        their validators (and handlers), so of two racing operations the one the workflow saw
+        first wins and the other is refused with this text.
+        """
+        if self.final_status is not None:
+            return f"has ended ({self.final_status})"
+        if self.ending is not None:
+            return f"is ending ({self.ending})"
+        if self.control is not None:
+            return f"is ending ({self.control[0]} requested)"
+        return None
 
     def snapshot(self) -> InstanceSnapshot:
         """The live state (query)."""

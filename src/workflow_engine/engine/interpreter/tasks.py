@@ -328,36 +328,30 @@ async def user_task(rt: Runtime, token: Token, node: FlowNode) -> None:
     try:
         await rt.run_listeners(node.listeners, "create", node=node, scope=token.scope)
     except asyncio.CancelledError:
-        _cancel_task(rt, node, record, open_task)
+        _cancel_task(rt, node, record, open_task, token)
         raise
     await await_user_task(rt, token, node, record.task_id)
 
 
-def _cancel_task(rt: Runtime, node: FlowNode, record: TaskRecord, open_task: OpenTask) -> None:
+def _cancel_task(
+    rt: Runtime, node: FlowNode, record: TaskRecord, open_task: OpenTask, token: Token
+) -> None:
     if not open_task.closed:
         open_task.closed = True
         record.state = "cancelled"
         record.ended_at = rt.now()
         rt.put_task(record)
         rt.record("task.cancelled", node=node, task_id=record.task_id)
+    elif record.state == "created":
+        # Its completion was accepted (the caller was told so) but the token was cancelled
+        # before it took it: the completion still happened, the instance just goes no further.
+        _take_completion(rt, token, node, record, open_task)
     rt.open_tasks.pop(record.task_id, None)
 
 
-async def await_user_task(rt: Runtime, token: Token, node: FlowNode, task_id: str) -> None:
-    """Wait for the open task `task_id` to be completed, then take its variables.
-
-    Also the way a task carried over a continue-as-new is picked up again.
-    """
-    record = rt.tasks[task_id]
-    open_task = rt.open_tasks[task_id]
-    try:
-        await rt.flush()
-        with carry.resting(token, {"kind": "user_task", "task_id": task_id}):
-            await workflow.wait_condition(lambda: open_task.closed)
-    except asyncio.CancelledError:
-        _cancel_task(rt, node, record, open_task)
-        raise
-    rt.open_tasks.pop(record.task_id, None)
+def _take_completion(
+    rt: Runtime, token: Token, node: FlowNode, record: TaskRecord, open_task: OpenTask
+) -> None:
     record.state = "completed"
     record.ended_at = rt.now()
     record.completed_by = open_task.completed_by
@@ -372,6 +366,24 @@ async def await_user_task(rt: Runtime, token: Token, node: FlowNode, task_id: st
     rt.set_variables(
         token.scope, open_task.variables, node=node, source="task", user_id=open_task.completed_by
     )
+
+
+async def await_user_task(rt: Runtime, token: Token, node: FlowNode, task_id: str) -> None:
+    """Wait for the open task `task_id` to be completed, then take its variables.
+
+    Also the way a task carried over a continue-as-new is picked up again.
+    """
+    record = rt.tasks[task_id]
+    open_task = rt.open_tasks[task_id]
+    try:
+        await rt.flush()
+        with carry.resting(token, {"kind": "user_task", "task_id": task_id}):
+            await workflow.wait_condition(lambda: open_task.closed)
+    except asyncio.CancelledError:
+        _cancel_task(rt, node, record, open_task, token)
+        raise
+    rt.open_tasks.pop(record.task_id, None)
+    _take_completion(rt, token, node, record, open_task)
     await rt.run_listeners(node.listeners, "complete", node=node, scope=token.scope)
     await rt.gate()
 

@@ -172,14 +172,52 @@ class RetryExecutionRequest(_message.Message):
     def __init__(self, instance_id: _Optional[str] = ..., node_id: _Optional[str] = ..., user_id: _Optional[str] = ...) -> None: ...
 
 class ExecutionControlResponse(_message.Message):
-    __slots__ = ("instance_id", "action", "accepted")
+    __slots__ = ("instance_id", "action", "accepted", "status")
     INSTANCE_ID_FIELD_NUMBER: _ClassVar[int]
     ACTION_FIELD_NUMBER: _ClassVar[int]
     ACCEPTED_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
     instance_id: str
     action: str
     accepted: bool
-    def __init__(self, instance_id: _Optional[str] = ..., action: _Optional[str] = ..., accepted: _Optional[bool] = ...) -> None: ...
+    status: str
+    def __init__(self, instance_id: _Optional[str] = ..., action: _Optional[str] = ..., accepted: _Optional[bool] = ..., status: _Optional[str] = ...) -> None: ...
+
+class ReconcileExecutionsRequest(_message.Message):
+    __slots__ = ("dry_run",)
+    DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    dry_run: bool
+    def __init__(self, dry_run: _Optional[bool] = ...) -> None: ...
+
+class ReconciledExecution(_message.Message):
+    __slots__ = ("instance_id", "previous_status", "temporal_status", "status", "reason", "repaired")
+    INSTANCE_ID_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_STATUS_FIELD_NUMBER: _ClassVar[int]
+    TEMPORAL_STATUS_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    REPAIRED_FIELD_NUMBER: _ClassVar[int]
+    instance_id: str
+    previous_status: str
+    temporal_status: str
+    status: str
+    reason: str
+    repaired: bool
+    def __init__(self, instance_id: _Optional[str] = ..., previous_status: _Optional[str] = ..., temporal_status: _Optional[str] = ..., status: _Optional[str] = ..., reason: _Optional[str] = ..., repaired: _Optional[bool] = ...) -> None: ...
+
+class ReconcileExecutionsResponse(_message.Message):
+    __slots__ = ("checked", "dry_run", "repaired", "repairs", "errors")
+    CHECKED_FIELD_NUMBER: _ClassVar[int]
+    DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    REPAIRED_FIELD_NUMBER: _ClassVar[int]
+    REPAIRS_FIELD_NUMBER: _ClassVar[int]
+    ERRORS_FIELD_NUMBER: _ClassVar[int]
+    checked: int
+    dry_run: bool
+    repaired: int
+    repairs: _containers.RepeatedCompositeFieldContainer[ReconciledExecution]
+    errors: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, checked: _Optional[int] = ..., dry_run: _Optional[bool] = ..., repaired: _Optional[int] = ..., repairs: _Optional[_Iterable[_Union[ReconciledExecution, _Mapping]]] = ..., errors: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class GetVariablesRequest(_message.Message):
     __slots__ = ("instance_id",)

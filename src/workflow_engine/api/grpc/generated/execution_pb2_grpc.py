@@ -71,6 +71,11 @@ class ExecutionServiceStub:
                 request_serializer=workflow__engine_dot_v1_dot_execution__pb2.CancelExecutionRequest.SerializeToString,
                 response_deserializer=workflow__engine_dot_v1_dot_execution__pb2.ExecutionControlResponse.FromString,
                 _registered_method=True)
+        self.ReconcileExecutions = channel.unary_unary(
+                '/workflow_engine.v1.ExecutionService/ReconcileExecutions',
+                request_serializer=workflow__engine_dot_v1_dot_execution__pb2.ReconcileExecutionsRequest.SerializeToString,
+                response_deserializer=workflow__engine_dot_v1_dot_execution__pb2.ReconcileExecutionsResponse.FromString,
+                _registered_method=True)
         self.RetryExecution = channel.unary_unary(
                 '/workflow_engine.v1.ExecutionService/RetryExecution',
                 request_serializer=workflow__engine_dot_v1_dot_execution__pb2.RetryExecutionRequest.SerializeToString,
@@ -156,6 +161,14 @@ class ExecutionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReconcileExecutions(self, request, context):
+        """Compare open instances with Temporal and write the end of each one Temporal has closed
+        (ghosts); `instance:reconcile` (admins). REST: POST /api/v1/admin/reconcile.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def RetryExecution(self, request, context):
         """Retry the failed step(s) of an incident.
         """
@@ -236,6 +249,11 @@ def add_ExecutionServiceServicer_to_server(servicer, server):
                     servicer.CancelExecution,
                     request_deserializer=workflow__engine_dot_v1_dot_execution__pb2.CancelExecutionRequest.FromString,
                     response_serializer=workflow__engine_dot_v1_dot_execution__pb2.ExecutionControlResponse.SerializeToString,
+            ),
+            'ReconcileExecutions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReconcileExecutions,
+                    request_deserializer=workflow__engine_dot_v1_dot_execution__pb2.ReconcileExecutionsRequest.FromString,
+                    response_serializer=workflow__engine_dot_v1_dot_execution__pb2.ReconcileExecutionsResponse.SerializeToString,
             ),
             'RetryExecution': grpc.unary_unary_rpc_method_handler(
                     servicer.RetryExecution,
@@ -458,6 +476,33 @@ class ExecutionService:
             '/workflow_engine.v1.ExecutionService/CancelExecution',
             workflow__engine_dot_v1_dot_execution__pb2.CancelExecutionRequest.SerializeToString,
             workflow__engine_dot_v1_dot_execution__pb2.ExecutionControlResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReconcileExecutions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/workflow_engine.v1.ExecutionService/ReconcileExecutions',
+            workflow__engine_dot_v1_dot_execution__pb2.ReconcileExecutionsRequest.SerializeToString,
+            workflow__engine_dot_v1_dot_execution__pb2.ReconcileExecutionsResponse.FromString,
             options,
             channel_credentials,
             insecure,
