@@ -127,3 +127,55 @@ def test_bad_level_or_format_is_explained() -> None:
         configure_logging(level="loud", fmt="json")
     with pytest.raises(ValueError, match="log format must be one of json, console, got 'xml'"):
         configure_logging(level="INFO", fmt="xml")
+
+
+def _fail_with_secret_locals(card_number: str) -> None:
+    pin_code = card_number[::-1]  # another local holding a secret
+    raise ValueError(f"declined ({len(pin_code)} digits)")
+
+
+@pytest.mark.parametrize("fmt", ["json", "console"])
+def test_tracebacks_never_show_local_variables(fmt: str) -> None:
+    # Finding 12 of issue 15: the console format's rich tracebacks printed every frame's
+    # locals, and with them a sensitive variable an activity was handling.
+    out = io.StringIO()
+    configure_logging(level="INFO", fmt=fmt, stream=out)
+    # Built at run time: a traceback may quote source lines, which must not count as a leak.
+    secret = "-".join(["4111", "2222", "3333", "4444", "sensitive"])
+    try:
+        _fail_with_secret_locals(secret)
+    except ValueError:
+        get_logger("workflow_engine.test").exception("activity failed")
+    try:
+        _fail_with_secret_locals(secret)
+    except ValueError:
+        # The same through a standard-library logger (temporalio's activity logger).
+        logging.getLogger("temporalio.activity").exception("Completing activity as failed")
+    text = out.getvalue()
+    assert "declined" in text  # the tracebacks are there ...
+    assert "_fail_with_secret_locals" in text
+    assert secret not in text  # ... without the locals
+    assert secret[::-1] not in text
+
+
+@pytest.mark.parametrize("fmt", ["json", "console"])
+def test_remembered_sensitive_values_are_masked_in_every_record(fmt: str) -> None:
+    from workflow_engine.redaction import forget_sensitive_values, remember_sensitive_values
+
+    out = io.StringIO()
+    configure_logging(level="INFO", fmt=fmt, stream=out)
+    remember_sensitive_values(["s3cr3t-iban-DE0012"])
+    try:
+        get_logger("workflow_engine.test").info(
+            "copied s3cr3t-iban-DE0012 somewhere", data={"note": "iban s3cr3t-iban-DE0012"}
+        )
+        logging.getLogger("temporalio.worker").warning("input was %s", "s3cr3t-iban-DE0012")
+        try:
+            raise RuntimeError("bad value s3cr3t-iban-DE0012")
+        except RuntimeError:
+            get_logger("workflow_engine.test").exception("failed")
+    finally:
+        forget_sensitive_values()
+    text = out.getvalue()
+    assert "s3cr3t-iban-DE0012" not in text
+    assert text.count("***") >= 4

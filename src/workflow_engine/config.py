@@ -22,6 +22,8 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from workflow_engine.crypto.keyring import KeyRing, KeyRingError
+
 __all__ = [
     "CONFIG_ENV_VAR",
     "DEFAULT_CONFIG_FILE",
@@ -270,6 +272,17 @@ class Settings(BaseSettings):
     """Tenant of a token that has no tenant claim ('' by default). Set it to the tenant your
     definitions declare (e.g. "default", as examples/user-registration.json does) when the
     identity provider issues no tenant claim."""
+    encryption_keys: dict[str, SecretStr] = {}
+    """AES-256 keys by key id, each base64 of 32 random bytes (`openssl rand -base64 32`):
+    they encrypt sensitive variables in the database and every Temporal payload. Keep retired
+    keys here until `wfe reencrypt` ran and old Temporal histories are gone. From the
+    environment as JSON: `WFE_ENCRYPTION_KEYS='{"k2": "..."}'`. Empty: no encryption
+    (`wfe dev` then creates a dev key in `data_dir`; see docs/security.md)."""
+    encryption_active_key: str | None = None
+    """The key id that encrypts new data; may be left unset when there is one key."""
+    codec_cors_origins: Annotated[list[str], NoDecode] = []
+    """Origins (the Temporal Web UI's, e.g. `http://127.0.0.1:8233`) allowed to call the payload
+    codec endpoint `/codec/*` from a browser; `wfe dev` adds its own UI. Comma-separated."""
 
     @classmethod
     def settings_customise_sources(
@@ -428,20 +441,20 @@ class Settings(BaseSettings):
             raise ValueError(f"rate_limit_per_minute must be 0 (off) or more, got {value}")
         return value
 
-    @field_validator("cors_allowed_origins", mode="before")
+    @field_validator("cors_allowed_origins", "codec_cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("cors_allowed_origins")
+    @field_validator("cors_allowed_origins", "codec_cors_origins")
     @classmethod
-    def _origins_well_formed(cls, value: list[str]) -> list[str]:
+    def _origins_well_formed(cls, value: list[str], info: Any) -> list[str]:
         for origin in value:
             if origin != "*" and not re.fullmatch(r"https?://[^/\s]+", origin):
                 raise ValueError(
-                    "cors_allowed_origins entries must be '*' or scheme://host[:port] without a "
+                    f"{info.field_name} entries must be '*' or scheme://host[:port] without a "
                     f"path, got {origin!r}"
                 )
         return value
@@ -534,6 +547,14 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _encryption_keys_usable(self) -> Settings:
+        try:
+            self.encryption_key_ring()
+        except KeyRingError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+    @model_validator(mode="after")
     def _derived_ui_port_fits(self) -> Settings:
         if self.temporal_ui_port is None and self.temporal_port + 1000 > 65535:
             raise ValueError(
@@ -550,6 +571,17 @@ class Settings(BaseSettings):
                 yield name, redact_url(value)
             else:
                 yield name, value
+
+    def encryption_key_ring(self) -> KeyRing | None:
+        """The configured keys as a ring (None without keys).
+
+        Raises:
+            KeyRingError: a key is malformed or the active key is unclear.
+        """
+        return KeyRing.from_texts(
+            {kid: key.get_secret_value() for kid, key in self.encryption_keys.items()},
+            self.encryption_active_key,
+        )
 
     @property
     def effective_database_url(self) -> str:

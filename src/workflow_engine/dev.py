@@ -15,10 +15,13 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 
 import structlog
+from pydantic import SecretStr
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
 
 from workflow_engine.config import Settings
+from workflow_engine.crypto.codec import data_converter_for
+from workflow_engine.crypto.keyring import load_or_create_dev_key
 from workflow_engine.engine.devserver import TemporalDevServer
 from workflow_engine.engine.devserver.pidfile import reap_leftover
 from workflow_engine.engine.worker import implemented_listener_names, run_worker
@@ -113,6 +116,7 @@ async def _run_dev(settings: Settings, stop: asyncio.Event, signals: StopSignals
     await asyncio.to_thread(reap_leftover, pid_file, grace_seconds=TEMPORAL_STOP_GRACE_SECONDS)
     log_auth_mode(settings)
     ui_port = settings.effective_temporal_ui_port
+    settings = with_dev_encryption(settings, ui_port)
     check_ports_free(
         settings.http_host,
         {
@@ -135,6 +139,8 @@ async def _run_dev(settings: Settings, stop: asyncio.Event, signals: StopSignals
             log_file=settings.data_dir / "temporal.log",
             stop_grace_seconds=TEMPORAL_STOP_GRACE_SECONDS,
             pid_file=pid_file,
+            # The Web UI shows decrypted payloads through the API's codec endpoint.
+            ui_codec_endpoint=f"http://{settings.http_host}:{settings.http_port}/codec",
         )
         await temporal.start()
         stack.push_async_callback(temporal.stop)
@@ -144,6 +150,7 @@ async def _run_dev(settings: Settings, stop: asyncio.Event, signals: StopSignals
             temporal.address,
             namespace=settings.temporal_namespace,
             interceptors=temporal_interceptors(),
+            data_converter=data_converter_for(settings.encryption_key_ring()),
         )
 
         examples = settings.examples_dir or default_examples_dir()
@@ -208,6 +215,35 @@ async def _run_dev(settings: Settings, stop: asyncio.Event, signals: StopSignals
         _log.info("dev_stopping")
 
 
+DEV_KEY_FILE = "encryption-keys.json"
+
+
+def with_dev_encryption(settings: Settings, ui_port: int) -> Settings:
+    """`settings` with encryption keys (a dev key kept in the data dir when none are set).
+
+    The Temporal Web UI's origin is also allowed to call the codec endpoint. The key itself
+    is never logged or printed, only where it is kept.
+    """
+    update: dict[str, object] = {}
+    ui_origin = f"http://{settings.http_host}:{ui_port}"
+    if ui_origin not in settings.codec_cors_origins:
+        update["codec_cors_origins"] = [*settings.codec_cors_origins, ui_origin]
+    if not settings.encryption_keys:
+        path = settings.data_dir / DEV_KEY_FILE
+        keys, active, created = load_or_create_dev_key(path)
+        update["encryption_keys"] = {kid: SecretStr(key) for kid, key in keys.items()}
+        update["encryption_active_key"] = active
+        _log.warning(
+            "dev_encryption_key",
+            created=created,
+            path=str(path),
+            key_id=active,
+            message="sensitive variables and Temporal payloads are encrypted with a dev key "
+            "kept in the data dir; configure encryption_keys for anything real",
+        )
+    return settings.model_copy(update=update) if update else settings
+
+
 def dev_activity_modules(settings: Settings, examples: Path | None) -> list[str]:
     """`settings.activity_modules`, plus `<examples>/activities.py` when examples are deployed.
 
@@ -257,6 +293,22 @@ def auth_banner_lines(settings: Settings) -> list[str]:
     return lines
 
 
+def encryption_banner_lines(settings: Settings) -> list[str]:
+    """What the banner says about encryption (key ids and where a dev key is, never a key)."""
+    if not settings.encryption_keys:
+        return ["  encryption   OFF (no encryption_keys)"]
+    active = settings.encryption_active_key or next(iter(settings.encryption_keys))
+    where = (
+        f", dev key in {settings.data_dir / DEV_KEY_FILE}"
+        if (settings.data_dir / DEV_KEY_FILE).is_file() and active.startswith("dev-")
+        else ""
+    )
+    return [
+        f"  encryption   sensitive variables + Temporal payloads, key id {active}{where}",
+        f"               Web UI codec: http://{settings.http_host}:{settings.http_port}/codec",
+    ]
+
+
 def log_auth_mode(settings: Settings) -> None:
     """Log whether authentication is on (a warning when it is off); `wfe dev` and `serve`."""
     if settings.auth_enabled:
@@ -286,6 +338,7 @@ def _print_banner(settings: Settings, temporal: str, ui_port: int, examples: lis
         f"  Temporal     {temporal}   (Web UI: http://{settings.http_host}:{ui_port})",
         f"  data         {settings.data_dir.resolve()}",
         *auth_banner_lines(settings),
+        *encryption_banner_lines(settings),
     ]
     if examples:
         lines += ["  examples:", *examples]

@@ -76,12 +76,20 @@ def configure_logging(
         final: list[Processor] = [
             structlog.processors.ExceptionRenderer(
                 structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
-            )
+            ),
+            # Exception messages are rendered only now: they are redacted too.
+            redact_secrets,
         ]
         renderer = structlog.processors.JSONRenderer()
     else:
-        final = []
-        renderer = structlog.dev.ConsoleRenderer(colors=_is_tty(stream or sys.stderr))
+        # The traceback is rendered as text here (the standard library's format: no local
+        # variables, unlike the rich default of ConsoleRenderer, which printed every frame's
+        # locals and with them whatever secret an activity handled), then redacted.
+        final = [structlog.processors.format_exc_info, redact_secrets]
+        renderer = structlog.dev.ConsoleRenderer(
+            colors=_is_tty(stream or sys.stderr),
+            exception_formatter=structlog.dev.plain_traceback,
+        )
 
     structlog.configure(
         processors=[

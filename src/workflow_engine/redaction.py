@@ -9,18 +9,30 @@ Two rules, applied to every record (ours and third-party records routed through 
 * in every string (the message too), secrets with a recognisable shape are cut out: bearer
   tokens (`Bearer eyJ...`), URL passwords (`postgresql://app:PW@db`), and secret-named
   query parameters (`?access_token=...`, which is how an EventSource has to send a token and
-  what uvicorn's access log prints).
+  what uvicorn's access log prints);
+* the values of `sensitive` process variables this process has handled (the store
+  remembers them when it encrypts or decrypts them, `remember_sensitive_values`) are cut out
+  of every string, as the API's masking does with its responses.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from structlog.typing import EventDict, WrappedLogger
 
-__all__ = ["MASK", "is_secret_name", "redact_secrets", "redact_text"]
+__all__ = [
+    "MASK",
+    "forget_sensitive_values",
+    "is_secret_name",
+    "redact_secrets",
+    "redact_text",
+    "remember_sensitive_values",
+]
 
 MASK = "***"
 
@@ -53,6 +65,61 @@ _SECRET_PARAM = re.compile(
 _DEPTH = 8
 
 
+#: Values shorter than this are not remembered (masking every "yes" would blank the logs).
+_MIN_VALUE_CHARS = 4
+#: How many sensitive values one process remembers (the most recently seen ones).
+_MAX_VALUES = 4096
+
+
+class _SensitiveValues:
+    """Recently handled sensitive values and one regular expression matching any of them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values: OrderedDict[str, None] = OrderedDict()
+        self._pattern: re.Pattern[str] | None = None
+
+    def remember(self, values: Iterable[str]) -> None:
+        with self._lock:
+            changed = False
+            for value in values:
+                if len(value) < _MIN_VALUE_CHARS:
+                    continue
+                if value in self._values:
+                    self._values.move_to_end(value)
+                    continue
+                self._values[value] = None
+                changed = True
+                if len(self._values) > _MAX_VALUES:
+                    self._values.popitem(last=False)
+            if changed:
+                # Longest first: a value containing another is cut out whole.
+                ordered = sorted(self._values, key=len, reverse=True)
+                self._pattern = re.compile("|".join(map(re.escape, ordered)))
+
+    def forget(self) -> None:
+        with self._lock:
+            self._values.clear()
+            self._pattern = None
+
+    @property
+    def pattern(self) -> re.Pattern[str] | None:
+        return self._pattern
+
+
+_SENSITIVE = _SensitiveValues()
+
+
+def remember_sensitive_values(values: Iterable[str]) -> None:
+    """Mask these values (strings of `sensitive` variables) in every later log record."""
+    _SENSITIVE.remember(values)
+
+
+def forget_sensitive_values() -> None:
+    """Forget every remembered value (tests)."""
+    _SENSITIVE.forget()
+
+
 def is_secret_name(name: str) -> bool:
     """Whether a field called `name` holds a secret (a word of it is a secret word)."""
     lowered = name.lower()
@@ -74,7 +141,9 @@ def redact_text(text: str) -> str:
         return text
     text = _BEARER.sub(rf"\g<1>{MASK}", text)
     text = _URL_PASSWORD.sub(rf"\g<1>{MASK}\g<2>", text)
-    return _SECRET_PARAM.sub(rf"\g<1>{MASK}", text)
+    text = _SECRET_PARAM.sub(rf"\g<1>{MASK}", text)
+    pattern = _SENSITIVE.pattern
+    return text if pattern is None else pattern.sub(MASK, text)
 
 
 def _redact(value: Any, depth: int) -> Any:

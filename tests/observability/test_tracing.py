@@ -78,3 +78,37 @@ def test_logs_carry_trace_and_bound_ids() -> None:
     assert record["task_id"] == "t-1"
     assert record["trace_id"] == f"{span.get_span_context().trace_id:032x}"
     assert record["span_id"] == f"{span.get_span_context().span_id:016x}"
+
+
+def test_span_attributes_events_and_status_leave_redacted() -> None:
+    # A local provider (the global one belongs to the test above): same exporter wrapping.
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.trace import Status, StatusCode
+
+    from workflow_engine.redaction import forget_sensitive_values, remember_sensitive_values
+
+    memory = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(tracing.RedactingSpanExporter(memory)))
+    remember_sensitive_values(["span-secret-0042"])
+    try:
+        with provider.get_tracer("t").start_as_current_span("activity") as span:
+            span.set_attribute("wfe.input", "value span-secret-0042 here")
+            span.set_attribute("api_key", "k-1")
+            span.set_attribute("http.url", "https://x/?access_token=abc123")
+            try:
+                raise ValueError("failed for span-secret-0042")
+            except ValueError as exc:
+                span.record_exception(exc)
+                span.set_status(Status(StatusCode.ERROR, "failed for span-secret-0042"))
+    finally:
+        forget_sensitive_values()
+    (exported,) = memory.get_finished_spans()
+    dumped = exported.to_json()
+    assert "span-secret-0042" not in dumped
+    assert "abc123" not in dumped
+    assert exported.attributes is not None
+    assert exported.attributes["api_key"] == "***"
+    assert exported.events[0].attributes is not None
+    assert "***" in str(exported.events[0].attributes["exception.message"])

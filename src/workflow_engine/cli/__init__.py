@@ -77,6 +77,7 @@ app.command()(server_commands.dev)
 app.command()(server_commands.serve)
 app.command()(server_commands.worker)
 app.command()(server_commands.migrate)
+app.command()(server_commands.reencrypt)
 # Definitions.
 app.command()(definition_commands.validate)
 app.command()(definition_commands.deploy)

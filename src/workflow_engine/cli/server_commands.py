@@ -44,12 +44,17 @@ def serve() -> None:
     """Serve REST and gRPC against the configured database and Temporal (API replica)."""
     from temporalio.client import Client
 
+    from workflow_engine.crypto.codec import data_converter_for
     from workflow_engine.dev import log_auth_mode
     from workflow_engine.engine.worker import implemented_listener_names
     from workflow_engine.observability.tracing import configure_tracing, temporal_interceptors
     from workflow_engine.server import serve_api
     from workflow_engine.services.container import build_services
     from workflow_engine.services.reconciler import reconcile_periodically
+    from workflow_engine.store.sealing import (
+        EncryptionRequiredError,
+        refuse_sensitive_without_keys,
+    )
 
     settings = load_cli_settings()
     log_auth_mode(settings)
@@ -66,7 +71,10 @@ def serve() -> None:
         address = settings.effective_temporal_address
         try:
             client = await Client.connect(
-                address, namespace=settings.temporal_namespace, interceptors=temporal_interceptors()
+                address,
+                namespace=settings.temporal_namespace,
+                interceptors=temporal_interceptors(),
+                data_converter=data_converter_for(settings.encryption_key_ring()),
             )
         except Exception as exc:
             err.print(
@@ -75,8 +83,17 @@ def serve() -> None:
             )
             raise typer.Exit(1) from None
         services = await build_services(
-            settings, temporal_client=client, implemented_listeners=listeners
+            settings,
+            temporal_client=client,
+            implemented_listeners=listeners,
+            sensitive_needs_keys=True,
         )
+        try:
+            await refuse_sensitive_without_keys(services.database)
+        except EncryptionRequiredError as exc:
+            await services.aclose()
+            err.print(f"[red]cannot start:[/red] {exc}")
+            raise typer.Exit(1) from None
         reconcile_stop = asyncio.Event()
         reconciling = None
         if settings.reconcile_interval_seconds > 0:
@@ -189,3 +206,48 @@ def redact_url(url: str) -> str:
     creds, host = rest.rsplit("@", 1)
     user = creds.split(":", 1)[0]
     return f"{scheme}://{user}:***@{host}" if ":" in creds else url
+
+
+def reencrypt(
+    batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="Rows per transaction.")] = 500,
+) -> None:
+    """Re-encrypt every stored sensitive value with the active key (after a key rotation).
+
+    Idempotent and resumable: values already under `encryption_active_key` are left alone,
+    so an interrupted run is simply run again. Keep the old keys in `encryption_keys` until
+    it has finished (and until Temporal histories sealed with them are gone).
+    """
+    from workflow_engine.crypto.keyring import UnknownKeyError
+    from workflow_engine.store.database import Database, create_engine
+    from workflow_engine.store.reencrypt import TableProgress
+    from workflow_engine.store.reencrypt import reencrypt as run_reencrypt
+
+    settings = load_cli_settings()
+    ring = settings.encryption_key_ring()
+    if ring is None:
+        err.print("[red]no encryption_keys configured[/red]: nothing to re-encrypt with")
+        raise typer.Exit(1)
+
+    def progress(table: TableProgress) -> None:
+        err.print(
+            f"{table.table}: {table.scanned} scanned, {table.rewritten} re-encrypted "
+            f"(through id {table.last_id})"
+        )
+
+    async def main() -> None:
+        database = Database(create_engine(settings.effective_database_url))
+        try:
+            report = await run_reencrypt(database, ring, batch_size=batch_size, on_batch=progress)
+        finally:
+            await database.dispose()
+        skipped = sum(t.skipped_changed for t in report.tables)
+        out.print(
+            f"re-encrypted {report.rewritten} value(s) to key {report.active_key}"
+            + (f"; {skipped} changed meanwhile: run again" if skipped else "")
+        )
+
+    try:
+        asyncio.run(main())
+    except UnknownKeyError as exc:
+        err.print(f"[red]cannot re-encrypt:[/red] {exc}")
+        raise typer.Exit(1) from None

@@ -27,6 +27,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxRestrictions
 
 from workflow_engine.config import Settings
+from workflow_engine.crypto.codec import data_converter_for
 from workflow_engine.engine.activities.builtin import builtin_activities
 from workflow_engine.engine.activities.egress import EgressPolicy, instance_tenant_lookup
 from workflow_engine.engine.activities.http import HttpActivities
@@ -43,6 +44,7 @@ from workflow_engine.engine.piggyback import PiggybackInterceptor
 from workflow_engine.engine.sandbox import FastSandboxedWorkflowRunner, contexts_unused
 from workflow_engine.observability.metrics import WORKER_POLLERS
 from workflow_engine.observability.tracing import configure_tracing, temporal_interceptors
+from workflow_engine.store.sealing import refuse_sensitive_without_keys
 
 __all__ = [
     "PASSTHROUGH_MODULES",
@@ -282,6 +284,8 @@ async def run_worker(
                 settings.effective_temporal_address,
                 namespace=settings.temporal_namespace,
                 interceptors=temporal_interceptors(),
+                # Every payload encrypted when keys are configured (docs/security.md).
+                data_converter=data_converter_for(settings.encryption_key_ring()),
             )
             if settings.metrics_port is not None:
                 # Its own registry endpoint (a thread of prometheus_client); under `wfe dev`
@@ -296,6 +300,9 @@ async def run_worker(
                 implemented_listeners=listeners,
             )
             stack.push_async_callback(services.aclose)
+            # `wfe worker` on its own: no keys while a definition declares sensitive
+            # variables would store their values in clear; refuse before taking work.
+            await refuse_sensitive_without_keys(services.database)
         database = getattr(services, "database", None)
         http = HttpActivities.from_settings(
             settings,

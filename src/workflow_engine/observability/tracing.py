@@ -6,17 +6,25 @@
   span context into the workflow's headers; workers built from that client get the same
   interceptor, so the workflow run and each activity become child spans.
 * Export: OTLP over HTTP when ``otel_exporter_otlp_endpoint`` is set; off otherwise.
+* Every span leaves redacted (`RedactingSpanExporter`): its attributes, event attributes
+  (exception messages and stack traces included) and status text pass through the same
+  redaction as log records (secret-named keys, secret-shaped text, remembered values of
+  sensitive variables).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.trace.status import Status
 from temporalio.client import Interceptor
+
+from workflow_engine.redaction import MASK, is_secret_name, redact_text
 
 _configured: TracerProvider | None = None
 
@@ -51,7 +59,7 @@ def configure_tracing(
 
         exporter = OTLPSpanExporter(endpoint=endpoint.rstrip("/") + "/v1/traces")
     provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
-    provider.add_span_processor(BatchSpanProcessor(exporter))
+    provider.add_span_processor(BatchSpanProcessor(RedactingSpanExporter(exporter)))
     trace.set_tracer_provider(provider)
     _configured = provider
     return provider
@@ -84,3 +92,64 @@ def current_trace_ids() -> dict[str, str]:
     if not context.is_valid:
         return {}
     return {"trace_id": f"{context.trace_id:032x}", "span_id": f"{context.span_id:016x}"}
+
+
+class RedactingSpanExporter(SpanExporter):
+    """Hands spans to `inner` with their attributes, events and status redacted.
+
+    Args:
+        inner: The exporter that sends spans on (OTLP, or a test's in-memory one).
+    """
+
+    def __init__(self, inner: SpanExporter) -> None:
+        self._inner = inner
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        """Redact, then export."""
+        return self._inner.export([redact_span(span) for span in spans])
+
+    def shutdown(self) -> None:
+        """Shut the inner exporter down."""
+        self._inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        """Flush the inner exporter."""
+        return self._inner.force_flush(timeout_millis)
+
+
+def redact_span(span: ReadableSpan) -> ReadableSpan:
+    """A copy of `span` whose attributes, event attributes and status text are redacted."""
+    status = span.status
+    if status.description:
+        status = Status(status.status_code, redact_text(status.description))
+    return ReadableSpan(
+        name=redact_text(span.name),
+        context=span.context,
+        parent=span.parent,
+        resource=span.resource,
+        attributes=_redact_attributes(span.attributes),
+        events=[
+            Event(e.name, _redact_attributes(e.attributes), timestamp=e.timestamp)
+            for e in span.events
+        ],
+        links=span.links,
+        kind=span.kind,
+        status=status,
+        start_time=span.start_time,
+        end_time=span.end_time,
+        instrumentation_scope=span.instrumentation_scope,
+    )
+
+
+def _redact_attributes(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in (attributes or {}).items():
+        if is_secret_name(key) and not key.startswith("exception."):
+            result[key] = MASK
+        elif isinstance(value, str):
+            result[key] = redact_text(value)
+        elif isinstance(value, tuple | list):
+            result[key] = tuple(redact_text(v) if isinstance(v, str) else v for v in value)
+        else:
+            result[key] = value
+    return result

@@ -31,6 +31,7 @@ from workflow_engine.services.workflows import WorkflowGateway
 from workflow_engine.store.cache import DefinitionCache
 from workflow_engine.store.database import Database, create_engine
 from workflow_engine.store.migrations import migrate
+from workflow_engine.store.sealing import Sealing
 
 
 @dataclass
@@ -113,6 +114,7 @@ async def build_services(
     run_migrations: bool = False,
     temporal_client: Client | None = None,
     implemented_listeners: Collection[str] = (),
+    sensitive_needs_keys: bool = False,
 ) -> Services:
     """Connect to the configured database (and Redis) and assemble the services.
 
@@ -123,11 +125,15 @@ async def build_services(
         temporal_client: A connected Temporal client; without one, instances cannot be
             started or steered (503) but everything else works.
         implemented_listeners: Listener classes some worker implements (passed to instances).
+        sensitive_needs_keys: Refuse to deploy definitions that declare sensitive variables
+            while no encryption keys are configured (`wfe serve`; see docs/security.md).
     """
     url = settings.effective_database_url
     if run_migrations:
         await migrate(url)
-    database = Database(create_engine(url))
+    ring = settings.encryption_key_ring()
+    # Sensitive variables are sealed in the tables whenever keys are configured.
+    database = Database(create_engine(url), sealing=Sealing(ring))
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     cache = DefinitionCache(redis=redis, ttl_seconds=settings.definition_cache_ttl_seconds)
     health = HealthService()
@@ -164,6 +170,7 @@ async def build_services(
         cache=cache,
         max_definition_bytes=settings.max_definition_bytes,
         max_definition_elements=settings.max_definition_elements,
+        refuse_sensitive=sensitive_needs_keys and ring is None,
         # Timer start events fire through Temporal Schedules: only with a client.
         timer_starts=None
         if temporal_client is None

@@ -93,6 +93,8 @@ class DefinitionService:
             about at deploy time. None disables the check.
         timer_starts: Keeps the Temporal Schedules of timer start events; None (no Temporal):
             timer start events do not fire.
+        refuse_sensitive: Refuse definitions declaring sensitive variables (no encryption
+            keys are configured, so their values could not be stored encrypted).
     """
 
     def __init__(
@@ -104,8 +106,10 @@ class DefinitionService:
         max_definition_elements: int = 2000,
         known_listener_classes: Collection[str] | None = None,
         timer_starts: TimerStartSchedules | None = None,
+        refuse_sensitive: bool = False,
     ) -> None:
         self._db = database
+        self._refuse_sensitive = refuse_sensitive
         self._cache = cache
         self._max_bytes = max_definition_bytes
         self._max_elements = max_definition_elements
@@ -181,6 +185,8 @@ class DefinitionService:
                     ValidationIssue("process.key", f"expected '{required_key}'", "KEY_MISMATCH")
                 ],
             )
+        if self._refuse_sensitive:
+            _refuse_sensitive_variables(model)
         tenant = _deploy_tenant(principal, tenant_id, model.process.tenant_id)
         warnings = checked.report.warnings
         async with self._db.session() as session:
@@ -434,3 +440,22 @@ def _validation_failed(report: ValidationReport) -> ValidationFailedError | Limi
         f"the definition is invalid ({count} error{'s' if count != 1 else ''}){summary}",
         details=report.errors,
     )
+
+
+def _refuse_sensitive_variables(model: ProcessModel) -> None:
+    """Sensitive variables need encryption keys; without them such a deploy is refused."""
+    names = sorted(n for n, decl in model.process.variables.items() if decl.sensitive)
+    if names:
+        raise InvalidArgumentError(
+            "the definition declares sensitive variables, but no encryption keys are "
+            "configured to store them encrypted: set encryption_keys (WFE_ENCRYPTION_KEYS), "
+            "see docs/security.md",
+            details=[
+                ValidationIssue(
+                    f"process.variables.{name}.sensitive",
+                    "needs encryption_keys",
+                    "ENCRYPTION_NOT_CONFIGURED",
+                )
+                for name in names
+            ],
+        )

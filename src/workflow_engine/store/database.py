@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from sqlalchemy import event, text
@@ -21,6 +21,9 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 from sqlalchemy.util import await_only
 from sqlalchemy.util.concurrency import in_greenlet
+
+if TYPE_CHECKING:
+    from workflow_engine.store.sealing import Sealing
 
 _log = structlog.get_logger(__name__)
 
@@ -174,14 +177,21 @@ class Database:
 
     Args:
         engine: The engine, from :func:`create_engine` (or :meth:`from_url`).
+        sealing: A `store.sealing.Sealing` that encrypts sensitive variables; None: none.
 
     """
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, sealing: Sealing | None = None) -> None:
         self.engine: AsyncEngine = engine
+        #: Encryption of sensitive variables (`store.sealing.Sealing`), None: stored as given.
+        self.sealing = sealing
         # expire_on_commit=False: values read in a unit of work stay readable after it commits.
+        # Every session carries the sealing in its `info`: the repositories that write and read
+        # variable values find it there without every constructor taking it.
         self.sessionmaker: async_sessionmaker[AsyncSession] = async_sessionmaker(
-            engine, expire_on_commit=False
+            engine,
+            expire_on_commit=False,
+            info={} if sealing is None else {"wfe_sealing": sealing},
         )
 
     @classmethod

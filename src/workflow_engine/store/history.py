@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Final
 
@@ -42,6 +42,7 @@ from workflow_engine.store.pagination import (
     encode_page_token,
     filters_fingerprint,
 )
+from workflow_engine.store.sealing import open_stored
 from workflow_engine.store.tables import (
     INSTANCE_STATUSES,
     EventSubscription,
@@ -346,7 +347,7 @@ class HistoryRepository:
             stmt = stmt.where(ProcessEvent.sequence > last[0])
         stmt = stmt.order_by(_EVENT.c.sequence).limit(page_size + 1)
         rows = (await self._session.execute(stmt)).all()
-        records = [event_record(r) for r in rows[:page_size]]
+        records = [self._opened(instance_id, r) for r in rows[:page_size]]
         token = None
         if len(rows) > page_size:
             token = encode_page_token([records[-1].sequence], fingerprint)
@@ -361,7 +362,7 @@ class HistoryRepository:
                 )
             )
         ).first()
-        return None if row is None else event_record(row)
+        return None if row is None else self._opened(instance_id, row)
 
     async def all_events(
         self, instance_id: str, *, node_id: str | None = None
@@ -371,7 +372,13 @@ class HistoryRepository:
         if node_id is not None:
             stmt = stmt.where(_EVENT.c.activity_id == node_id)
         rows = (await self._session.execute(stmt.order_by(_EVENT.c.sequence))).all()
-        return [event_record(r) for r in rows]
+        return [self._opened(instance_id, r) for r in rows]
+
+    def _opened(self, instance_id: str, row: Any) -> EventRecord:
+        """The record of an event row, its sealed values opened (store/sealing.py)."""
+        record = event_record(row)
+        data = open_stored(self._session, instance_id, record.data)
+        return record if data is record.data else replace(record, data=data)
 
     async def historic_instance(self, instance_id: str) -> HistoricInstanceRecord | None:
         """The history row of an ended instance, or None."""

@@ -22,6 +22,7 @@ from workflow_engine.store.pagination import (
     encode_page_token,
     filters_fingerprint,
 )
+from workflow_engine.store.sealing import open_stored
 from workflow_engine.store.tables import (
     INSTANCE_STATUSES,
     HistoricVariableInstance,
@@ -255,7 +256,10 @@ class InstanceRepository:
             )
             .order_by(ProcessVariable.name)
         )
-        found = {name: value for name, value in (await self._session.execute(stmt)).all()}
+        found = {
+            name: open_stored(self._session, instance_id, value, name)
+            for name, value in (await self._session.execute(stmt)).all()
+        }
         if found:
             return found
         # An ended instance's variables were moved to history (store/history.py).
@@ -267,7 +271,10 @@ class InstanceRepository:
             )
             .order_by(HistoricVariableInstance.name)
         )
-        return {name: value for name, value in (await self._session.execute(moved)).all()}
+        return {
+            name: open_stored(self._session, instance_id, value, name)
+            for name, value in (await self._session.execute(moved)).all()
+        }
 
     async def events(
         self, instance_id: str, *, types: Sequence[str] | None = None
@@ -286,7 +293,7 @@ class InstanceRepository:
                 task_id=r.task_id,
                 event_name=r.event_name,
                 user_id=r.user_id,
-                data=r.event_data,
+                data=open_stored(self._session, instance_id, r.event_data),
             )
             for r in rows
         ]

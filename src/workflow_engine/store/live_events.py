@@ -9,7 +9,7 @@ status each event's batch left behind.
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +17,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from workflow_engine.bus import LiveEvent
+from workflow_engine.store.sealing import open_stored
 from workflow_engine.store.tables import ProcessEvent, ProcessInstance
 
 __all__ = ["InstanceProgress", "LiveEventReader"]
@@ -140,7 +141,7 @@ class LiveEventReader:
         if through_sequence is not None:
             stmt = stmt.where(ProcessEvent.sequence <= through_sequence)
         rows = await self._session.execute(stmt.order_by(ProcessEvent.sequence).limit(limit))
-        return [_event(row) for row in rows]
+        return [self._opened(_event(row)) for row in rows]
 
     async def after_id(
         self,
@@ -170,4 +171,9 @@ class LiveEventReader:
         if start_user_id is not None:
             stmt = stmt.where(ProcessInstance.start_user_id == start_user_id)
         rows = await self._session.execute(stmt.order_by(ProcessEvent.id).limit(limit))
-        return [_event(row) for row in rows]
+        return [self._opened(_event(row)) for row in rows]
+
+    def _opened(self, event: LiveEvent) -> LiveEvent:
+        """`event` with its sealed values opened (store/sealing.py)."""
+        data = open_stored(self._session, event.instance_id, event.data)
+        return event if data is event.data else replace(event, data=data)

@@ -13,7 +13,7 @@ idempotent and ordered, so activity retries and duplicate deliveries are harmles
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from workflow_engine.engine.contract import EngineEvent, RuntimeBatch, TaskRecord
 from workflow_engine.store.history import move_to_history
+from workflow_engine.store.sealing import known_values, sealing_of
 from workflow_engine.store.subscriptions import NewSubscription, SubscriptionRepository
 from workflow_engine.store.tables import (
     ENDED_INSTANCE_STATUSES,
@@ -66,6 +67,10 @@ class _InstanceRow(NamedTuple):
 
 
 _RETURNED = tuple(_INSTANCE.c[name] for name in _InstanceRow._fields)
+
+
+def _unchanged(data: Any) -> Any:
+    return data
 
 
 class InstanceMissingError(LookupError):
@@ -266,14 +271,20 @@ async def upsert_variables(
     """Insert or update instance-wide variables (type inferred from the value)."""
     if not variables:
         return
+    sealing = sealing_of(session)
+    stored: Mapping[str, Any] = variables
+    if sealing is not None:
+        names = await sealing.sensitive_names(session, instance_id)
+        stored = sealing.seal_variables(instance_id, variables, names)
     now = utcnow()
     rows = [
         {
             "process_instance_id": instance_id,
             "scope_id": "",
             "name": name,
+            # The type of the value itself, not of its encrypted envelope.
             "type": infer_type(value),
-            "value": value,
+            "value": stored[name],
             "scope": "global",
             "serializer_name": "json",
             "is_active": True,
@@ -382,6 +393,7 @@ class RuntimeProjection:
         if not events:
             return []
         now = utcnow()
+        seal = await self._event_sealer(instance_id, events)
         rows = [
             {
                 "process_instance_id": instance_id,
@@ -391,7 +403,7 @@ class RuntimeProjection:
                 "activity_id": e.activity_id,
                 "task_id": e.task_id,
                 "user_id": e.user_id,
-                "event_data": e.data,
+                "event_data": seal(e.data),
                 "timestamp": parse_time(e.timestamp, field=f"events[{i}].timestamp"),
                 "source": "engine",
                 "correlation_id": None,
@@ -408,6 +420,22 @@ class RuntimeProjection:
         )
         found = (await self._session.execute(stmt, rows)).all()
         return [InsertedEvent(id=r[0], sequence=r[1]) for r in found]
+
+    async def _event_sealer(
+        self, instance_id: str, events: list[EngineEvent]
+    ) -> Callable[[Any], Any]:
+        """Seals sensitive values in event data (identity when nothing is sensitive)."""
+        sealing = sealing_of(self._session)
+        if sealing is None:
+            return _unchanged
+        names = await sealing.sensitive_names(self._session, instance_id)
+        if not names:
+            return _unchanged
+        # Values of this batch's sensitive variables: their copies under other names too.
+        values: set[str] = set()
+        for e in events:
+            values |= known_values(e.data, names)
+        return lambda data: sealing.seal_data(instance_id, data, names, values)
 
     async def _update_instance_state(
         self, batch: RuntimeBatch, *, ended: bool, end_time: datetime | None

@@ -9,6 +9,7 @@ from workflow_engine.api.rest import (
     admin,
     audit,
     auth,
+    codec,
     definitions,
     health,
     history,
@@ -25,6 +26,7 @@ from workflow_engine.api.rest.metrics import ApiMetricsMiddleware
 from workflow_engine.api.rest.metrics import router as metrics_router
 from workflow_engine.api.rest.origin import RequestOriginMiddleware
 from workflow_engine.api.web import mount_portal
+from workflow_engine.crypto.codec import EncryptionCodec
 from workflow_engine.observability.tracing import asgi_middleware
 from workflow_engine.security.tokens import TokenVerifier
 from workflow_engine.services.container import Services
@@ -38,6 +40,8 @@ def create_app(services: Services) -> FastAPI:
         description="BPMN 2.0 process engine on Temporal: definitions, instances, tasks.",
     )
     app.state.services = services
+    ring = services.settings.encryption_key_ring()
+    app.state.payload_codec = None if ring is None else EncryptionCodec(ring)
     settings = services.settings
     # Inside authentication (added before it): the bucket is the verified user's.
     app.add_middleware(RateLimitMiddleware, limiter=services.rate_limiter)
@@ -56,6 +60,8 @@ def create_app(services: Services) -> FastAPI:
     # CORS outside the limits and auth: preflights carry no token, and refusals (401 / 413 /
     # 429) must carry the CORS headers for a cross-origin page to read them.
     install_cors(app, settings.cors_allowed_origins)
+    # The Temporal Web UI's origin may call the payload codec (and only that).
+    app.add_middleware(codec.CodecCorsMiddleware, origins=list(settings.codec_cors_origins))
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.hsts_enabled)
     # Outermost: every request (refused ones too) carries where it came from (audit log).
     app.add_middleware(RequestOriginMiddleware)
@@ -72,5 +78,6 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(stats.router)
     app.include_router(audit.router)
     app.include_router(admin.router)
+    app.include_router(codec.router)
     mount_portal(app)
     return app

@@ -36,11 +36,13 @@ def is_public(path: str) -> bool:
     """Whether `path` is served without a token while auth is on.
 
     Health, readiness, metrics, the portal's page and static files, its config and the OpenAPI
-    documents are public; every other `/api/...` path needs a bearer token.
+    documents are public; every other `/api/...` path and the payload codec (`/codec/...`)
+    need a bearer token.
     """
     if path in PUBLIC_API_PATHS:
         return True
-    return not (path == "/api" or path.startswith("/api/"))
+    # The payload codec (`/codec/*`) decrypts Temporal payloads: never public.
+    return not (path in ("/api", "/codec") or path.startswith(("/api/", "/codec/")))
 
 
 class AuthMiddleware:

@@ -176,6 +176,7 @@ class TemporalDevServer:
         log_file: Path | None = None,
         stop_grace_seconds: float = 10.0,
         pid_file: Path | None = None,
+        ui_codec_endpoint: str | None = None,
     ) -> None:
         """Describe a server; nothing starts until `start()`.
 
@@ -196,6 +197,7 @@ class TemporalDevServer:
             stop_grace_seconds: How long `stop()` waits after SIGTERM before SIGKILL.
             pid_file: Where to record the running server; `start()` first stops a server a
                 killed predecessor recorded there (only when it is provably that server).
+            ui_codec_endpoint: Remote payload codec the web UI decodes payloads with.
 
         Raises:
             ValueError: A port is out of range, a name is empty, or the grace is negative.
@@ -222,6 +224,7 @@ class TemporalDevServer:
         self._host = host
         self._binary = binary
         self._log_file = log_file
+        self._ui_codec_endpoint = ui_codec_endpoint
         self._grace = stop_grace_seconds
         self._pid_file = pid_file
         self._process: subprocess.Popen[bytes] | None = None
@@ -287,6 +290,8 @@ class TemporalDevServer:
             cmd.append("--headless")
         else:
             cmd += ["--ui-port", str(self._ui_port), "--ui-disable-news-fetch"]
+            if self._ui_codec_endpoint is not None:
+                cmd += ["--ui-codec-endpoint", self._ui_codec_endpoint]
         if self._http_port is not None:
             cmd += ["--http-port", str(self._http_port)]
         if self._db_file is not None:

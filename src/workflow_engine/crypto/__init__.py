@@ -1,0 +1,1 @@
+"""Encryption of sensitive data: the key ring, value envelopes and Temporal's payload codec."""
