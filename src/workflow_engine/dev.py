@@ -20,7 +20,7 @@ from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
 
 from workflow_engine.config import Settings
-from workflow_engine.crypto.codec import data_converter_for
+from workflow_engine.crypto.codec import client_encryption_options
 from workflow_engine.crypto.keyring import load_or_create_dev_key
 from workflow_engine.engine.devserver import TemporalDevServer
 from workflow_engine.engine.devserver.pidfile import reap_leftover
@@ -150,7 +150,7 @@ async def _run_dev(settings: Settings, stop: asyncio.Event, signals: StopSignals
             temporal.address,
             namespace=settings.temporal_namespace,
             interceptors=temporal_interceptors(),
-            data_converter=data_converter_for(settings.encryption_key_ring()),
+            **client_encryption_options(settings.encryption_key_ring()),
         )
 
         examples = settings.examples_dir or default_examples_dir()

@@ -44,7 +44,7 @@ def serve() -> None:
     """Serve REST and gRPC against the configured database and Temporal (API replica)."""
     from temporalio.client import Client
 
-    from workflow_engine.crypto.codec import data_converter_for
+    from workflow_engine.crypto.codec import client_encryption_options
     from workflow_engine.dev import log_auth_mode
     from workflow_engine.engine.worker import implemented_listener_names
     from workflow_engine.observability.tracing import configure_tracing, temporal_interceptors
@@ -74,7 +74,7 @@ def serve() -> None:
                 address,
                 namespace=settings.temporal_namespace,
                 interceptors=temporal_interceptors(),
-                data_converter=data_converter_for(settings.encryption_key_ring()),
+                **client_encryption_options(settings.encryption_key_ring()),
             )
         except Exception as exc:
             err.print(

@@ -10,13 +10,21 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import Any
 
 from temporalio.api.common.v1 import Payload
+from temporalio.client import HeaderCodecBehavior
 from temporalio.converter import DataConverter, PayloadCodec
 
 from workflow_engine.crypto.keyring import NONCE_BYTES, DecryptionError, KeyRing
 
-__all__ = ["ENCRYPTED_ENCODING", "KEY_ID_METADATA", "EncryptionCodec", "data_converter_for"]
+__all__ = [
+    "ENCRYPTED_ENCODING",
+    "KEY_ID_METADATA",
+    "EncryptionCodec",
+    "client_encryption_options",
+    "data_converter_for",
+]
 
 ENCRYPTED_ENCODING = b"binary/encrypted"
 KEY_ID_METADATA = "encryption-key-id"
@@ -81,3 +89,17 @@ def data_converter_for(ring: KeyRing | None) -> DataConverter:
     if ring is None:
         return DataConverter.default
     return dataclasses.replace(DataConverter.default, payload_codec=EncryptionCodec(ring))
+
+
+def client_encryption_options(ring: KeyRing | None) -> dict[str, Any]:
+    """Keyword arguments of `Client.connect` (or `Client(...)`) for payload encryption.
+
+    Headers are encoded too: the engine's own header (the projection batch riding on an
+    activity, `engine.piggyback`) carries variable values. Without a ring: no encryption.
+    """
+    if ring is None:
+        return {"data_converter": DataConverter.default}
+    return {
+        "data_converter": data_converter_for(ring),
+        "header_codec_behavior": HeaderCodecBehavior.CODEC,
+    }

@@ -27,7 +27,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxRestrictions
 
 from workflow_engine.config import Settings
-from workflow_engine.crypto.codec import data_converter_for
+from workflow_engine.crypto.codec import client_encryption_options
 from workflow_engine.engine.activities.builtin import builtin_activities
 from workflow_engine.engine.activities.egress import EgressPolicy, instance_tenant_lookup
 from workflow_engine.engine.activities.http import HttpActivities
@@ -285,7 +285,7 @@ async def run_worker(
                 namespace=settings.temporal_namespace,
                 interceptors=temporal_interceptors(),
                 # Every payload encrypted when keys are configured (docs/security.md).
-                data_converter=data_converter_for(settings.encryption_key_ring()),
+                **client_encryption_options(settings.encryption_key_ring()),
             )
             if settings.metrics_port is not None:
                 # Its own registry endpoint (a thread of prometheus_client); under `wfe dev`
