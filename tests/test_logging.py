@@ -179,3 +179,29 @@ def test_remembered_sensitive_values_are_masked_in_every_record(fmt: str) -> Non
     text = out.getvalue()
     assert "s3cr3t-iban-DE0012" not in text
     assert text.count("***") >= 4
+
+
+def test_records_that_fail_to_render_never_print_their_arguments(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    out = io.StringIO()
+    configure_logging(level="DEBUG", fmt="console", stream=out)
+    # A %-format mismatch makes rendering fail; the stdlib default would print the arguments.
+    (ours,) = [h for h in logging.getLogger().handlers if type(h).__name__ == "_WfeHandler"]
+    record = logging.LogRecord(
+        "some.library", logging.INFO, __file__, 1, "two %s %s", ("only-one-secret-arg",), None
+    )
+    ours.handle(record)
+    captured = capsys.readouterr()
+    assert "only-one-secret-arg" not in captured.err + captured.out + out.getvalue()
+    assert "could not be written" in captured.err
+
+
+def test_expression_libraries_never_log_data_at_debug() -> None:
+    out = io.StringIO()
+    configure_logging(level="DEBUG", fmt="json", stream=out)
+    # cel-python logs every activation (all variables) at DEBUG.
+    logging.getLogger("celpy.evaluation").debug("Activation: %r", {"card": "celpy-data-secret"})
+    assert "celpy-data-secret" not in out.getvalue()
+    logging.getLogger("celpy.evaluation").warning("kept")
+    assert "kept" in out.getvalue()

@@ -27,11 +27,31 @@ LOG_FORMATS: tuple[str, ...] = ("json", "console")
 _ROUTED_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "temporalio")
 
 
+#: Libraries whose DEBUG records dump the data they work on (cel-python logs every expression
+#: evaluation's variables, sensitive ones included): never below WARNING, whatever the level.
+_DATA_DUMPING_LOGGERS = ("celpy", "lark")
+
+
 class _WfeHandler(logging.StreamHandler[TextIO]):
     """Marks the handler we installed so reconfiguring replaces it and nothing else.
 
     pytest's log capture and other tools add root handlers of their own, which must stay.
     """
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - stdlib name
+        """Report a record that failed to render without printing its arguments.
+
+        The standard library's default prints the record's message template and raw
+        arguments to standard error: unredacted data (variables, secrets) would escape.
+        """
+        try:
+            exc = sys.exc_info()[1]
+            sys.stderr.write(
+                f"--- logging error: a record of {record.name!r} could not be written "
+                f"({type(exc).__name__ if exc else 'unknown error'}); dropped ---\n"
+            )
+        except Exception:
+            pass
 
 
 def configure_logging(
@@ -120,6 +140,9 @@ def configure_logging(
         root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(numeric_level)
+
+    for name in _DATA_DUMPING_LOGGERS:
+        logging.getLogger(name).setLevel(max(numeric_level, logging.WARNING))
 
     for name in _ROUTED_LOGGERS:
         routed = logging.getLogger(name)

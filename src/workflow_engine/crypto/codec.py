@@ -14,7 +14,11 @@ from typing import Any
 
 from temporalio.api.common.v1 import Payload
 from temporalio.client import HeaderCodecBehavior
-from temporalio.converter import DataConverter, PayloadCodec
+from temporalio.converter import (
+    DataConverter,
+    DefaultFailureConverterWithEncodedAttributes,
+    PayloadCodec,
+)
 
 from workflow_engine.crypto.keyring import NONCE_BYTES, DecryptionError, KeyRing
 
@@ -85,10 +89,20 @@ class EncryptionCodec(PayloadCodec):
 
 
 def data_converter_for(ring: KeyRing | None) -> DataConverter:
-    """Temporal's default converter, with payload encryption when there is a key ring."""
+    """Temporal's default converter, with payload encryption when there is a key ring.
+
+    With a ring, failures (messages and stack traces) are encoded into payloads too.
+    """
     if ring is None:
         return DataConverter.default
-    return dataclasses.replace(DataConverter.default, payload_codec=EncryptionCodec(ring))
+    return dataclasses.replace(
+        DataConverter.default,
+        payload_codec=EncryptionCodec(ring),
+        # Failure messages and stack traces are no payloads: an exception message quoting a
+        # secret would sit in the history in clear. Encoded attributes move them into a
+        # payload, which the codec encrypts.
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )
 
 
 def client_encryption_options(ring: KeyRing | None) -> dict[str, Any]:

@@ -90,16 +90,16 @@ def seal_tree(
 ) -> Any:
     """A copy of `data` with what is sensitive sealed.
 
-    Sealed: the value under any mapping key in `names` (at any depth), and any string equal
-    to one of `values` (a sensitive value copied under another name). Envelopes already
-    present stay as they are.
+    Sealed: the value under any mapping key in `names` (at any depth), and any string that
+    contains one of `values` (a sensitive value copied under another name, or quoted in an
+    error message). Envelopes already present stay as they are.
 
     Args:
         ring: The keys.
         data: A JSON value.
         instance_id: Bound into every envelope.
         names: Sensitive variable names.
-        values: Known sensitive string values.
+        values: Known sensitive string values (callers leave out very short ones).
         name: The name `data` itself is stored under ("" for a whole document).
     """
     return _seal(ring, data, instance_id, frozenset(names), frozenset(values), name, 0)
@@ -115,7 +115,7 @@ def _seal(
     depth: int,
 ) -> Any:
     if isinstance(data, str):
-        if data in values:
+        if values and (data in values or any(value in data for value in values)):
             return seal_value(ring, data, instance_id=instance_id, name=name)
         return data
     if depth > _MAX_DEPTH:

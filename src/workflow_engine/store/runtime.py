@@ -431,8 +431,9 @@ class RuntimeProjection:
         names = await sealing.sensitive_names(self._session, instance_id)
         if not names:
             return _unchanged
-        # Values of this batch's sensitive variables: their copies under other names too.
-        values: set[str] = set()
+        # Values of the sensitive variables (this batch's and those stored): copies under
+        # other names and messages quoting them are sealed too.
+        values = await sealing.stored_values(self._session, instance_id, names)
         for e in events:
             values |= known_values(e.data, names)
         return lambda data: sealing.seal_data(instance_id, data, names, values)

@@ -11,7 +11,8 @@ What is sealed, for an instance whose definition declares sensitive variables:
   the instance ends) of each sensitive variable, bound to instance id + variable name;
 * in `process_event.event_data`: the value under any key naming a sensitive variable, at any
   depth (`variable.updated` data, task completion variables, activity input / output), and
-  any string equal to a sensitive value of the same batch (a copy under another name).
+  any string containing a sensitive value (a copy under another name, an error message
+  quoting it): the values of the batch and those stored for the instance.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from workflow_engine.crypto.envelope import open_tree, seal_tree
 from workflow_engine.crypto.keyring import KeyRing
 from workflow_engine.redaction import remember_sensitive_values
 from workflow_engine.store.database import Database
-from workflow_engine.store.tables import ProcessDefinition, ProcessInstance
+from workflow_engine.store.tables import ProcessDefinition, ProcessInstance, ProcessVariable
 
 __all__ = [
     "SESSION_INFO_KEY",
@@ -95,6 +96,25 @@ class Sealing:
             if len(self._names) > _CACHE_SIZE:
                 self._names.popitem(last=False)
         return names
+
+    async def stored_values(
+        self, session: AsyncSession, instance_id: str, names: frozenset[str]
+    ) -> set[str]:
+        """The string values of the instance's sensitive variables as stored now (opened)."""
+        if self.ring is None or not names:
+            return set()
+        rows = (
+            await session.execute(
+                select(ProcessVariable.name, ProcessVariable.value).where(
+                    ProcessVariable.process_instance_id == instance_id,
+                    ProcessVariable.name.in_(sorted(names)),
+                )
+            )
+        ).all()
+        found: set[str] = set()
+        for name, value in rows:
+            _collect(self.open(instance_id, value, name), frozenset(), found, True, 0)
+        return found
 
     def seal_variables(
         self, instance_id: str, variables: Mapping[str, Any], names: frozenset[str]
