@@ -39,6 +39,7 @@ from workflow_engine.store.reencrypt import reencrypt
 from workflow_engine.store.tables import Base
 
 CARD = "4111-1111-1111-1111-e2e-secret"
+NEW_CARD = "5105-1051-0510-5100-e2e-secret"
 CALLS: list[tuple[str, dict[str, Any]]] = []
 
 
@@ -264,20 +265,24 @@ async def test_sensitive_values_are_encrypted_in_tables_and_history_and_survive_
     # The instance carries on under the rotated ring (k1 still opens the old history).
     CALLS.clear()
     async with engine(rotated, temporal_client) as (services, api):
-        done = await api.post(f"/api/v1/tasks/{task['id']}/complete", json={"variables": {}})
+        # The task completes with a new sensitive value (task completion data is sealed too).
+        done = await api.post(
+            f"/api/v1/tasks/{task['id']}/complete", json={"variables": {"card": NEW_CARD}}
+        )
         assert done.status_code == 200, done.text
         await eventually(lambda: _status(api, instance_id), lambda s: s == "completed", within=30)
-        assert CALLS == [("RefundCard", {"card": CARD})]
+        assert CALLS == [("RefundCard", {"card": NEW_CARD})]
         variables = (await api.get(f"/api/v1/instances/{instance_id}/variables")).json()
         assert variables["variables"]["card"] == "***"
         async with services.database.session() as session:
-            assert (await InstanceRepository(session).variables(instance_id))["card"] == CARD
+            assert (await InstanceRepository(session).variables(instance_id))["card"] == NEW_CARD
     # Ended: the variables moved to history, still sealed (now under k2 for the new writes).
     historic = await _raw_variable(db_url, instance_id, "card", "historic_variable_instance")
     assert is_envelope(historic) and historic["kid"] == "k2"
-    assert not any(CARD in r for found in (await _raw_rows(db_url)).values() for r in found)
-    raw, _ = await _history_bytes(temporal_client, instance_id)
-    assert CARD.encode() not in raw
+    for value in (CARD, NEW_CARD):
+        assert not any(value in r for found in (await _raw_rows(db_url)).values() for r in found)
+        raw, _ = await _history_bytes(temporal_client, instance_id)
+        assert value.encode() not in raw
 
     # A ring without the key the data names: a clear error, not garbage.
     only_k3 = await build_services(_settings(db_url, tmp_path, queue, {"k3": new_key_text()}))

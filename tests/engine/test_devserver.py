@@ -200,6 +200,10 @@ def test_command_line() -> None:
     assert cmd[cmd.index("--db-filename") + 1] == str(db)
     assert cmd[cmd.index("--namespace") + 1] == "ns"
     assert cmd[cmd.index("--log-level") + 1] == "warn"
+    assert "--ui-codec-endpoint" not in cmd
+    with_codec = TemporalDevServer(port=7300, ui_codec_endpoint="http://127.0.0.1:8080/codec")
+    codec_cmd = with_codec.command()
+    assert codec_cmd[codec_cmd.index("--ui-codec-endpoint") + 1] == "http://127.0.0.1:8080/codec"
     headless = TemporalDevServer(port=7300, headless=True).command()
     assert "--headless" in headless
     assert "--ui-port" not in headless
