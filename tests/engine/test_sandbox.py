@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.converter import DataConverter
+from temporalio.converter import DataConverter, WithSerializationContext
 from temporalio.worker import Replayer
 
 from workflow_engine.engine import sandbox
@@ -25,12 +25,17 @@ def _load(path: Path) -> dict[str, Any]:
     return stored
 
 
-class _Codec:
-    """Stands in for a payload codec: only its presence matters here."""
+class _Codec(WithSerializationContext):
+    """Stands in for a payload codec that uses contexts: only that matters here."""
 
 
-def test_contexts_are_skipped_only_without_codec_and_storage() -> None:
+class _ContextFreeCodec:
+    """A codec without contexts (like the engine's encryption codec)."""
+
+
+def test_contexts_are_skipped_only_without_context_codec_and_storage() -> None:
     assert contexts_unused(DataConverter.default)
+    assert contexts_unused(DataConverter(payload_codec=_ContextFreeCodec()))  # type: ignore[arg-type]
     with_codec = DataConverter(payload_codec=_Codec())  # type: ignore[arg-type]
     assert not contexts_unused(with_codec)
     runner = sandbox_runner(data_converter=with_codec)

@@ -13,8 +13,9 @@ same importer, same code run in it) and changes only this:
 * the source strings are compiled once and the code objects reused;
 * with `contexts_unused`, the serialization and external-store contexts are not asked for:
   Temporal uses them only to pick the payload codec and external storage per command, so
-  when the data converter has neither (the default converter, as `build_worker` checks), the
-  answer cannot change any payload. The "no context" answers are the ones Temporal itself
+  when the data converter has neither, or only a codec that ignores contexts (the default
+  converter, or the engine's encryption codec, as `build_worker` checks), the answer cannot
+  change any payload. The "no context" answers are the ones Temporal itself
   uses when there is no command (`None`, and a store context without a target).
 """
 
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 from types import CodeType
 from typing import Any
 
-from temporalio.converter import DataConverter
+from temporalio.converter import DataConverter, WithSerializationContext
 from temporalio.converter._extstore import StorageDriverStoreContext
 from temporalio.worker import WorkflowInstance, WorkflowInstanceDetails
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
@@ -44,10 +45,13 @@ def _compiled(source: str) -> CodeType:
 def contexts_unused(converter: DataConverter) -> bool:
     """Whether per-command serialization contexts cannot matter for `converter`.
 
-    True when it has no payload codec and no external storage: the only parts of the
-    worker's payload visiting that depend on the context.
+    True when it has no external storage and no payload codec that takes a context (the only
+    parts of the worker's payload visiting that depend on it). The engine's encryption codec
+    takes none: the same keys encrypt every payload, whatever command it belongs to.
     """
-    return converter.payload_codec is None and getattr(converter, "external_storage", None) is None
+    codec = converter.payload_codec
+    context_free = codec is None or not isinstance(codec, WithSerializationContext)
+    return context_free and getattr(converter, "external_storage", None) is None
 
 
 class _CompiledInstance(_Instance):
