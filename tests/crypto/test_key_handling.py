@@ -227,3 +227,35 @@ def test_wfe_reencrypt_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     done = runner.invoke(app, ["reencrypt", "--batch-size", "10"])
     assert done.exit_code == 0, done.output
     assert "re-encrypted 0 value(s) to key k1" in done.output
+
+
+async def test_the_api_names_a_missing_key(db_url: str, tmp_path: Path) -> None:
+    import httpx
+
+    from workflow_engine.api.rest.app import create_app
+
+    writer = await build_services(
+        load_settings(
+            database_url=db_url, data_dir=tmp_path, encryption_keys={"k1": new_key_text()}
+        )
+    )
+    try:
+        instance_id = await _instance(writer, "vault")
+    finally:
+        await writer.aclose()
+    reader = await build_services(
+        load_settings(
+            database_url=db_url, data_dir=tmp_path, encryption_keys={"k9": new_key_text()}
+        )
+    )
+    try:
+        transport = httpx.ASGITransport(app=create_app(reader), raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as api:
+            answer = await api.get(f"/api/v1/instances/{instance_id}/variables")
+    finally:
+        await reader.aclose()
+    assert answer.status_code == 500
+    error = answer.json()["error"]
+    assert error["code"] == "ENCRYPTION_KEY_UNAVAILABLE"
+    assert "key id 'k1', which is not in encryption_keys (configured: k9)" in error["message"]
+    assert SECRET not in answer.text

@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from workflow_engine.crypto.keyring import DecryptionError, UnknownKeyError
 from workflow_engine.services.errors import (
     PermissionDeniedError,
     RateLimitedError,
@@ -76,6 +77,17 @@ def install_error_handlers(app: FastAPI) -> None:
         code = _HTTP_CODES.get(exc.status_code, "ERROR")
         return JSONResponse(
             error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+        )
+
+    @app.exception_handler(UnknownKeyError)
+    @app.exception_handler(DecryptionError)
+    async def key_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # Stored data names a key this service lacks (or does not authenticate): say so,
+        # with the key id (never key material or data), instead of a bare internal error.
+        _log.error("encryption_key_unavailable", path=request.url.path, reason=str(exc))
+        return JSONResponse(
+            error_body("ENCRYPTION_KEY_UNAVAILABLE", f"stored data cannot be decrypted: {exc}"),
+            status_code=500,
         )
 
     @app.exception_handler(Exception)
