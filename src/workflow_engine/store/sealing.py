@@ -22,7 +22,9 @@ from collections import OrderedDict
 from collections.abc import Collection, Mapping
 from typing import Any
 
+import structlog
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from workflow_engine.crypto.envelope import open_tree, seal_tree
@@ -42,6 +44,8 @@ __all__ = [
     "sensitive_definitions",
     "sensitive_in_model",
 ]
+
+_log = structlog.get_logger(__name__)
 
 SESSION_INFO_KEY = "wfe_sealing"
 _MIN_VALUE_CHARS = 4
@@ -198,7 +202,13 @@ async def refuse_sensitive_without_keys(database: Database) -> None:
     """
     if database.sealing is not None and database.sealing.ring is not None:
         return
-    found = await sensitive_definitions(database)
+    try:
+        found = await sensitive_definitions(database)
+    except SQLAlchemyError as exc:
+        # An unmigrated or unreachable database is not this check's to report (the worker's
+        # readiness is); nothing can be stored there in clear either.
+        _log.warning("sensitive_definitions_unchecked", error=type(exc).__name__)
+        return
     if found:
         shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
         raise EncryptionRequiredError(
