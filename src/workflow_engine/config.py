@@ -214,6 +214,10 @@ class Settings(BaseSettings):
     stream_heartbeat_seconds: float = 15.0
     """Seconds between `: ping` comments on an idle live stream (SSE); each also re-reads the
     instance's event log, so a lost live message is found within one heartbeat."""
+    stream_gap_grace_seconds: float = 30.0
+    """How long the global live stream (`/api/v1/stream`) waits for an event row id it has not
+    seen (a transaction still open, a publish lost with its worker) before it takes the id as
+    absent. Must exceed the longest an event-writing transaction may stay open."""
     stream_queue_size: int = 1000
     """Live events one stream may have waiting; a slower client is dropped (it resumes with
     Last-Event-ID) rather than slowing the engine."""
@@ -339,11 +343,11 @@ class Settings(BaseSettings):
             raise ValueError(f"{info.field_name} must be 0 or more seconds, got {value}")
         return value
 
-    @field_validator("stream_heartbeat_seconds")
+    @field_validator("stream_heartbeat_seconds", "stream_gap_grace_seconds")
     @classmethod
-    def _heartbeat_positive(cls, value: float) -> float:
+    def _heartbeat_positive(cls, value: float, info: Any) -> float:
         if not value > 0:
-            raise ValueError(f"stream_heartbeat_seconds must be more than 0, got {value}")
+            raise ValueError(f"{info.field_name} must be more than 0, got {value}")
         return value
 
     @field_validator("http_port", "grpc_port", "temporal_port")

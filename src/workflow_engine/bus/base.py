@@ -61,15 +61,38 @@ class Subscription:
         self._dropped: str | None = None
         self._closed = False
         self._entered = False
+        # Ids of events seen but filtered out (only when asked for: the global stream uses
+        # them to tell "exists, not for me" from "not committed yet" without a query).
+        self._passed: deque[int] | None = None
 
     @property
     def dropped(self) -> str | None:
         """Why the subscription was dropped, or None while it is healthy."""
         return self._dropped
 
+    def record_passed_ids(self, limit: int) -> None:
+        """Also remember the ids of events the filter left out (the newest `limit` of them).
+
+        Call before entering. Both buses offer every event to every subscription that has no
+        instance filter, so a global subscription sees every published id.
+        """
+        self._passed = deque(maxlen=limit)
+
+    def take_passed_ids(self) -> list[int]:
+        """The ids left out by the filter since the last call (see :meth:`record_passed_ids`)."""
+        if not self._passed:
+            return []
+        taken = list(self._passed)
+        self._passed.clear()
+        return taken
+
     def offer(self, event: LiveEvent) -> None:
         """Queue `event` if it matches; never blocks (the bus calls this while publishing)."""
-        if self._closed or self._dropped is not None or not self.filter.matches(event):
+        if self._closed or self._dropped is not None:
+            return
+        if not self.filter.matches(event):
+            if self._passed is not None:
+                self._passed.append(event.id)
             return
         if len(self._queue) >= self._max_queue:
             self.drop(f"more than {self._max_queue} events waiting: the subscriber is too slow")

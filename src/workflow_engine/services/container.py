@@ -84,6 +84,7 @@ class Services:
             bus=self.bus,
             heartbeat_seconds=self.settings.stream_heartbeat_seconds,
             queue_size=self.settings.stream_queue_size,
+            gap_grace_seconds=self.settings.stream_gap_grace_seconds,
             masker=VariableMasker(database=self.database, definitions=self.definitions),
         )
 

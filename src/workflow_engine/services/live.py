@@ -25,9 +25,11 @@ named) and, for `instance:read_own` callers, only events of instances they start
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
+from typing import Any
 
 from workflow_engine.bus import EventBus, EventFilter, LiveEvent, SubscriptionDroppedError
 from workflow_engine.services.access import (
@@ -37,18 +39,29 @@ from workflow_engine.services.access import (
     require_instance_read,
 )
 from workflow_engine.services.errors import InvalidArgumentError, NotFoundError
+from workflow_engine.services.global_cursor import MAX_OPEN_GAPS, GapTracker, GlobalCursor
 from workflow_engine.services.masking import Sensitive, VariableMasker
 from workflow_engine.store.database import Database
 from workflow_engine.store.live_events import InstanceProgress, LiveEventReader
 from workflow_engine.store.tables import ENDED_INSTANCE_STATUSES, INSTANCE_STATUSES
 
-__all__ = ["Heartbeat", "LiveStatusService", "StreamEnd", "StreamItem"]
+__all__ = ["GlobalEvent", "Heartbeat", "LiveStatusService", "StreamEnd", "StreamItem"]
 
 #: Instances whose sensitive variables one global stream remembers.
 _MASK_CACHE = 1000
 
 #: Rows read from the database per backlog query.
 _BACKLOG_PAGE = 500
+#: Row ids (every instance's) per page of the global backlog.
+_BACKLOG_IDS = 5000
+#: Open ids re-read per query.
+_GAP_CHUNK = 1000
+#: A new gap is re-read this soon (or at the next heartbeat, if that is sooner).
+_GAP_RECHECK_SECONDS = 1.0
+#: How many ids below its start a live-only global stream still waits for.
+_LIVE_TAIL = 1000
+#: Default of `LiveStatusService(gap_grace_seconds=...)`.
+DEFAULT_GAP_GRACE_SECONDS = 30.0
 #: Instances whose starter one global stream remembers (read-own callers only).
 _STARTER_CACHE = 4096
 
@@ -66,6 +79,22 @@ class StreamEnd:
     dropped: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class GlobalEvent(LiveEvent):
+    """An event of the global stream with the cursor to resume from after it.
+
+    The cursor is not part of the event's JSON (:meth:`to_dict`); SSE sends it as the id.
+    """
+
+    cursor: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The event as a JSON-able dict, without the cursor."""
+        body = LiveEvent.to_dict(self)
+        body.pop("cursor", None)
+        return body
+
+
 StreamItem = LiveEvent | Heartbeat | StreamEnd
 """What a stream yields."""
 
@@ -79,6 +108,8 @@ class LiveStatusService:
         heartbeat_seconds: Idle time after which a :class:`Heartbeat` is yielded.
         queue_size: Live events a stream may have waiting before it is dropped.
         masker: Masks sensitive variables in the events sent; None sends them as stored.
+        gap_grace_seconds: How long the global stream waits for a missing row id before it
+            takes it as absent (longer than any event-writing transaction may stay open).
     """
 
     def __init__(
@@ -89,8 +120,10 @@ class LiveStatusService:
         heartbeat_seconds: float,
         queue_size: int,
         masker: VariableMasker | None = None,
+        gap_grace_seconds: float = DEFAULT_GAP_GRACE_SECONDS,
     ) -> None:
         self._db = database
+        self._gap_grace = gap_grace_seconds
         self._bus = bus
         self._heartbeat = heartbeat_seconds
         self._queue_size = queue_size
@@ -192,61 +225,120 @@ class LiveStatusService:
                 read_log = live.sequence > last + 1
 
     async def global_stream(
-        self, event_filter: EventFilter, *, after_id: int | None = None
+        self,
+        event_filter: EventFilter,
+        *,
+        after_id: int | None = None,
+        cursor: str | None = None,
     ) -> AsyncGenerator[StreamItem, None]:
-        """Every instance's events matching `event_filter`: after row `after_id`, then live.
+        """Every instance's events matching `event_filter`: after the cursor, then live.
 
-        Without `after_id` only live events are sent. Checks the request now and returns the
-        stream to iterate. The filter's tenant is narrowed to what the caller may see.
+        Without a cursor only events committed from now on are sent. Events come as
+        :class:`GlobalEvent`, each with the cursor to resume from after it. Checks the request
+        now and returns the stream to iterate. The filter's tenant is narrowed to what the
+        caller may see.
+
+        Args:
+            event_filter: Which events.
+            after_id: Resume after this row id (a cursor without open ids).
+            cursor: Resume from a cursor this stream sent (`GlobalEvent.cursor`); wins over
+                `after_id`.
 
         Raises:
             PermissionDeniedError: without instance read permission; a non-admin naming
                 another tenant.
-            InvalidArgumentError: a negative cursor or an unknown status.
+            InvalidArgumentError: a malformed or negative cursor, or an unknown status.
         """
         scope = instance_scope(event_filter.tenant_id)
         event_filter = replace(event_filter, tenant_id=scope.tenant_id)
-        if after_id is not None and after_id < 0:
-            raise InvalidArgumentError(
-                f"last_event_id must be an event id (0 or more), got {after_id}"
-            )
+        start: GlobalCursor | None = None
+        if cursor is not None:
+            start = GlobalCursor.parse(cursor)
+        elif after_id is not None:
+            if after_id < 0:
+                raise InvalidArgumentError(
+                    f"last_event_id must be an event id (0 or more), got {after_id}"
+                )
+            start = GlobalCursor(high=after_id)
         unknown = sorted(set(event_filter.statuses) - set(INSTANCE_STATUSES))
         if unknown:
             raise InvalidArgumentError(
                 f"status must be among {', '.join(INSTANCE_STATUSES)}; got {', '.join(unknown)}"
             )
-        return self._masked(self._global_stream(event_filter, after_id, scope.started_by))
+        return self._masked(self._global_stream(event_filter, start, scope.started_by))
 
     async def _global_stream(
-        self, event_filter: EventFilter, after_id: int | None, started_by: str | None
+        self, event_filter: EventFilter, start: GlobalCursor | None, started_by: str | None
     ) -> AsyncGenerator[StreamItem, None]:
         subscription = self._bus.subscribe(event_filter, max_queue=self._queue_size)
+        # Ids the filter leaves out are accounted for without a query (see global_cursor).
+        subscription.record_passed_ids(MAX_OPEN_GAPS)
         # Live events do not say who started their instance: read-own streams look it up
         # once per instance (a starter never changes).
         starters: OrderedDict[str, str | None] = OrderedDict()
+        reads = _GlobalReads(self._db, event_filter, started_by)
         async with subscription:
-            replayed: set[int] = set()
-            replayed_through = -1
-            if after_id is not None:
-                async for event in self._read_global(
-                    event_filter, after=after_id, started_by=started_by
-                ):
-                    replayed.add(event.id)
-                    replayed_through = event.id
+            if start is None:
+                tracker = await self._live_start(reads)
+            else:
+                tracker = GapTracker(start, grace_seconds=self._gap_grace)
+                async for event in reads.backlog(tracker):
                     yield event
+            recheck = min(self._heartbeat, _GAP_RECHECK_SECONDS)
+            loop = asyncio.get_running_loop()
+            idle_since = loop.time()
+            check_at: float | None = loop.time()  # the cursor's own open ids, at once
+            checked_through = -1  # the newest open id the last re-read covered
             while True:
+                for passed in subscription.take_passed_ids():
+                    tracker.take(passed)
+                tracker.expire()
+                gaps = tracker.open_gaps
+                now = loop.time()
+                if gaps and check_at is not None and now >= check_at:
+                    for event in await reads.fill_gaps(tracker):
+                        yield event
+                        idle_since = loop.time()
+                    checked_through = gaps[-1]
+                    check_at = None
+                    gaps = tracker.open_gaps
+                if gaps and gaps[-1] > checked_through and check_at is None:
+                    check_at = now + recheck  # a new gap: look again shortly
+                wait = idle_since + self._heartbeat - now
+                if check_at is not None:
+                    wait = min(wait, check_at - now)
                 try:
-                    live = await subscription.get(wait_seconds=self._heartbeat)
+                    live = await subscription.get(wait_seconds=max(wait, 0.0))
                 except SubscriptionDroppedError as exc:
                     yield StreamEnd(reason=str(exc), dropped=True)
                     return
                 if live is None:
-                    yield Heartbeat()
-                elif (live.id > replayed_through or live.id not in replayed) and (
-                    started_by is None
-                    or await self._started_by(live.instance_id, started_by, starters)
+                    now = loop.time()
+                    if now - idle_since >= self._heartbeat:
+                        yield Heartbeat()
+                        idle_since = now
+                        check_at = now  # every heartbeat re-reads what is still open
+                    continue
+                if started_by is not None and not await self._started_by(
+                    live.instance_id, started_by, starters
                 ):
-                    yield live
+                    tracker.take(live.id)  # exists, not for this caller
+                    continue
+                if tracker.take(live.id):
+                    yield _with_cursor(live, tracker.cursor())
+                    idle_since = loop.time()
+
+    async def _live_start(self, reads: _GlobalReads) -> GapTracker:
+        """A tracker at the newest committed id, with the newest missing ids below it open.
+
+        An id below the start that commits later is news for a live-only client too.
+        """
+        top, present = await reads.tail(_LIVE_TAIL)
+        tracker = GapTracker(
+            GlobalCursor(high=max(0, top - _LIVE_TAIL)), grace_seconds=self._gap_grace
+        )
+        tracker.advance(top, set(present))
+        return tracker
 
     async def _started_by(
         self, instance_id: str, user_id: str, starters: OrderedDict[str, str | None]
@@ -292,22 +384,81 @@ class LiveStatusService:
             if len(page) < _BACKLOG_PAGE:
                 return
 
-    async def _read_global(
-        self, event_filter: EventFilter, *, after: int, started_by: str | None = None
-    ) -> AsyncIterator[LiveEvent]:
+
+def _with_cursor(event: LiveEvent, cursor: GlobalCursor) -> GlobalEvent:
+    values = {f.name: getattr(event, f.name) for f in fields(LiveEvent)}
+    return GlobalEvent(**values, cursor=str(cursor))
+
+
+class _GlobalReads:
+    """The global stream's database reads, with its filter (each in a short session)."""
+
+    def __init__(self, database: Database, event_filter: EventFilter, started_by: str | None):
+        self._db = database
+        self._filters: dict[str, Any] = {
+            "definition_key": event_filter.definition_key,
+            "tenant_id": event_filter.tenant_id,
+            "statuses": event_filter.statuses,
+            "event_types": event_filter.event_types,
+            "start_user_id": started_by,
+        }
+
+    async def tail(self, size: int) -> tuple[int, list[int]]:
+        """The newest committed id and the ids that exist among the `size` ids up to it."""
+        async with self._db.session() as session:
+            reader = LiveEventReader(session)
+            top = await reader.max_id()
+            present = await reader.ids_after(max(0, top - size), through_id=top, limit=size)
+        return top, present
+
+    async def backlog(self, tracker: GapTracker) -> AsyncIterator[GlobalEvent]:
+        """The events after the tracker's cursor, its open ids first; ids not found stay open.
+
+        Pages by id over every instance's ids (the primary key only) and reads the rows
+        that pass the filter within each page: ids between them that exist are accounted
+        for, the rest may still commit.
+        """
+        for refound in await self.fill_gaps(tracker):
+            yield refound
         while True:
             async with self._db.session() as session:
-                page = await LiveEventReader(session).after_id(
-                    after,
-                    limit=_BACKLOG_PAGE,
-                    definition_key=event_filter.definition_key,
-                    tenant_id=event_filter.tenant_id,
-                    statuses=event_filter.statuses,
-                    event_types=event_filter.event_types,
-                    start_user_id=started_by,
-                )
-            for event in page:
-                after = event.id
-                yield event
-            if len(page) < _BACKLOG_PAGE:
+                reader = LiveEventReader(session)
+                ids = await reader.ids_after(tracker.high, limit=_BACKLOG_IDS)
+                if not ids:
+                    return
+                events = await reader.between_ids(tracker.high, ids[-1], **self._filters)
+            # A row that committed between the two reads is present too.
+            present = set(ids) | {row.id for row in events}
+            for row in events:
+                tracker.advance(row.id, present)
+                yield _with_cursor(row, tracker.cursor())
+            tracker.advance(ids[-1], present)
+            if len(ids) < _BACKLOG_IDS:
                 return
+
+    async def fill_gaps(self, tracker: GapTracker) -> list[GlobalEvent]:
+        """Re-read the open ids: rows found close them; those passing the filter come back.
+
+        Two primary-key reads per chunk of open ids (which exist; which of those pass the
+        filter), whatever the number of gaps.
+        """
+        found: list[LiveEvent] = []
+        present: set[int] = set()
+        gaps = tracker.open_gaps
+        for first in range(0, len(gaps), _GAP_CHUNK):
+            chunk = gaps[first : first + _GAP_CHUNK]
+            async with self._db.session() as session:
+                reader = LiveEventReader(session)
+                exists = await reader.existing_ids(chunk)
+                if exists:
+                    found += await reader.by_ids(exists, **self._filters)
+            present |= exists
+        wanted = {event.id for event in found}
+        # Those left out first: a cursor sent with an event must not list ids already closed.
+        for gap in present - wanted:
+            tracker.take(gap)
+        sent: list[GlobalEvent] = []
+        for event in found:
+            if tracker.take(event.id):
+                sent.append(_with_cursor(event, tracker.cursor()))
+        return sent

@@ -160,16 +160,7 @@ class LiveEventReader:
         that user started.
         """
         stmt = _query().where(ProcessEvent.id > after_id)
-        if definition_key is not None:
-            stmt = stmt.where(ProcessInstance.definition_key == definition_key)
-        if tenant_id is not None:
-            stmt = stmt.where(ProcessInstance.tenant_id == tenant_id)
-        if statuses:
-            stmt = stmt.where(ProcessInstance.status.in_(list(statuses)))
-        if event_types:
-            stmt = stmt.where(ProcessEvent.event_type.in_(list(event_types)))
-        if start_user_id is not None:
-            stmt = stmt.where(ProcessInstance.start_user_id == start_user_id)
+        stmt = _filtered(stmt, definition_key, tenant_id, statuses, event_types, start_user_id)
         rows = await self._session.execute(stmt.order_by(ProcessEvent.id).limit(limit))
         return [self._opened(_event(row)) for row in rows]
 
@@ -177,3 +168,87 @@ class LiveEventReader:
         """`event` with its sealed values opened (store/sealing.py)."""
         data = open_stored(self._session, event.instance_id, event.data)
         return event if data is event.data else replace(event, data=data)
+
+    async def max_id(self) -> int:
+        """The highest event row id committed so far (0: none)."""
+        found = await self._session.execute(select(func.coalesce(func.max(ProcessEvent.id), 0)))
+        return int(found.scalar_one())
+
+    async def ids_after(
+        self, after_id: int, *, limit: int, through_id: int | None = None
+    ) -> list[int]:
+        """Row ids (every instance, unfiltered) above `after_id` (up to `through_id`), in order.
+
+        Only the primary key is read: this is how the global stream learns which ids exist
+        (committed) without fetching the events that its filter leaves out.
+        """
+        stmt = select(ProcessEvent.id).where(ProcessEvent.id > after_id)
+        if through_id is not None:
+            stmt = stmt.where(ProcessEvent.id <= through_id)
+        rows = await self._session.execute(stmt.order_by(ProcessEvent.id).limit(limit))
+        return [row[0] for row in rows]
+
+    async def existing_ids(self, ids: Collection[int]) -> set[int]:
+        """Which of these row ids exist (committed), whatever their instance (primary key)."""
+        if not ids:
+            return set()
+        rows = await self._session.execute(
+            select(ProcessEvent.id).where(ProcessEvent.id.in_(list(ids)))
+        )
+        return {row[0] for row in rows}
+
+    async def by_ids(
+        self,
+        ids: Collection[int],
+        *,
+        definition_key: str | None = None,
+        tenant_id: str | None = None,
+        statuses: Collection[str] = (),
+        event_types: Collection[str] = (),
+        start_user_id: str | None = None,
+    ) -> list[LiveEvent]:
+        """The events with these row ids that pass the filters (as :meth:`after_id`), by id."""
+        if not ids:
+            return []
+        stmt = _query().where(ProcessEvent.id.in_(list(ids)))
+        stmt = _filtered(stmt, definition_key, tenant_id, statuses, event_types, start_user_id)
+        rows = await self._session.execute(stmt.order_by(ProcessEvent.id))
+        return [self._opened(_event(row)) for row in rows]
+
+    async def between_ids(
+        self,
+        after_id: int,
+        through_id: int,
+        *,
+        definition_key: str | None = None,
+        tenant_id: str | None = None,
+        statuses: Collection[str] = (),
+        event_types: Collection[str] = (),
+        start_user_id: str | None = None,
+    ) -> list[LiveEvent]:
+        """The events with `after_id < id <= through_id` that pass the filters, by id."""
+        stmt = _query().where(ProcessEvent.id > after_id, ProcessEvent.id <= through_id)
+        stmt = _filtered(stmt, definition_key, tenant_id, statuses, event_types, start_user_id)
+        rows = await self._session.execute(stmt.order_by(ProcessEvent.id))
+        return [self._opened(_event(row)) for row in rows]
+
+
+def _filtered(
+    stmt: Select[*tuple[Any, ...]],
+    definition_key: str | None,
+    tenant_id: str | None,
+    statuses: Collection[str],
+    event_types: Collection[str],
+    start_user_id: str | None,
+) -> Select[*tuple[Any, ...]]:
+    if definition_key is not None:
+        stmt = stmt.where(ProcessInstance.definition_key == definition_key)
+    if tenant_id is not None:
+        stmt = stmt.where(ProcessInstance.tenant_id == tenant_id)
+    if statuses:
+        stmt = stmt.where(ProcessInstance.status.in_(list(statuses)))
+    if event_types:
+        stmt = stmt.where(ProcessEvent.event_type.in_(list(event_types)))
+    if start_user_id is not None:
+        stmt = stmt.where(ProcessInstance.start_user_id == start_user_id)
+    return stmt

@@ -1,8 +1,10 @@
 """Live status as Server-Sent Events: thin HTTP over `LiveStatusService` (DESIGN §5).
 
 `GET /api/v1/instances/{id}/stream` (cursor `id:` = event sequence; ends with `event: end`
-once the instance has ended) and `GET /api/v1/stream` (cursor = event row id; filters
-`definition_key`, `tenant_id`, `status`, `type`). Each event is one `data:` line of JSON (the
+once the instance has ended) and `GET /api/v1/stream` (filters `definition_key`, `tenant_id`,
+`status`, `type`; cursor `id:` = an opaque token, `1234` or `1234~1200,1201`: the highest
+event row id accounted for and the ids still open, see `services.global_cursor`; a plain row
+id is accepted). Each event is one `data:` line of JSON (the
 `LiveEvent` fields). Resume with the `Last-Event-ID` header (browsers send it on reconnect) or
 `?last_event_id=`. An idle stream gets a `: ping` comment every heartbeat; a client too slow
 to keep up gets `event: dropped` and the connection closes — it reconnects and resumes.
@@ -23,7 +25,7 @@ from starlette.types import Receive, Scope, Send
 from workflow_engine.api.rest.deps import ServicesDep
 from workflow_engine.bus import EventFilter, LiveEvent
 from workflow_engine.services.errors import InvalidArgumentError
-from workflow_engine.services.live import Heartbeat, StreamEnd, StreamItem
+from workflow_engine.services.live import GlobalEvent, Heartbeat, StreamEnd, StreamItem
 
 router = APIRouter(tags=["live"])
 
@@ -83,7 +85,7 @@ def _cursor(header: str | None, query: int | None) -> int | None:
     return value
 
 
-def _message(event: LiveEvent, cursor: int) -> str:
+def _message(event: LiveEvent, cursor: str) -> str:
     return f"id: {cursor}\ndata: {json.dumps(event.to_dict(), separators=(',', ':'))}\n\n"
 
 
@@ -99,8 +101,10 @@ async def _sse(
                 kind = "dropped" if item.dropped else "end"
                 yield f"event: {kind}\ndata: {json.dumps({'reason': item.reason})}\n\n"
                 return
+            elif per_instance:
+                yield _message(item, str(item.sequence))
             else:
-                yield _message(item, item.sequence if per_instance else item.id)
+                yield _message(item, item.cursor if isinstance(item, GlobalEvent) else str(item.id))
     finally:
         # Release the bus subscription now, not when the generator is collected.
         with contextlib.suppress(Exception):
@@ -137,11 +141,12 @@ async def stream_all(
     status: Annotated[list[str] | None, Query()] = None,
     event_type: Annotated[list[str] | None, Query(alias="type")] = None,
     last_event_id_header: LastEventIdHeader = None,
-    last_event_id: LastEventIdQuery = None,
+    last_event_id: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> EventStreamResponse:
     """Every instance's events as SSE, filtered; with a cursor, the log after it first.
 
-    `status` and `type` may repeat or hold comma-separated values.
+    `status` and `type` may repeat or hold comma-separated values. The cursor is the `id:`
+    of the last event received (`?last_event_id=` wins over `Last-Event-ID`).
     """
     event_filter = EventFilter(
         definition_key=definition_key or None,
@@ -149,8 +154,10 @@ async def stream_all(
         statuses=_values(status),
         event_types=_values(event_type),
     )
-    after = _cursor(last_event_id_header, last_event_id)
-    items = await services.live.global_stream(event_filter, after_id=after)
+    cursor = last_event_id if last_event_id is not None else last_event_id_header
+    if cursor is not None and not cursor.strip():
+        cursor = None
+    items = await services.live.global_stream(event_filter, cursor=cursor)
     return EventStreamResponse(_sse(items, per_instance=False))
 
 
