@@ -9,9 +9,21 @@ the gap between the two and nothing comes twice.
   or batches committed out of order) waits while the missing ones are read from the database.
   Every heartbeat also re-reads the log, so a message lost on the bus costs at most one
   heartbeat of delay. The stream ends once the instance has ended and everything is sent.
-* The global stream's cursor is the `process_event` row id; resuming replays rows with a
-  larger id. (Row ids are assigned at insert: an event of a transaction that commits after
-  one with a larger id can, in that small window, be missed by a resume.)
+* The global stream is keyed by the `process_event` row id, which is NOT gapless in commit
+  order: concurrent transactions commit their ids out of order, rollbacks skip ids, and a
+  worker killed between its commit and its publish never publishes. So the stream tracks
+  gaps (`services.global_cursor`): an id below the newest one it has accounted for that it has
+  neither sent nor seen is "open" until its row turns up (sent if it passes the filter) or a
+  grace window passes (`stream_gap_grace_seconds`; then it is taken as absent). Open ids are
+  re-read shortly after they open and at every heartbeat, which also reads rows past the
+  newest id seen (a lost publish of the latest events); each check costs primary-key reads
+  only (which ids exist, then the rows of those that pass the filter). Ids the bus carried
+  but the filter left out count as seen, without a query. An id is sent at most once, so a
+  message the bus delivers twice, or a row both replayed and live, goes out once. The
+  cursor sent with each event (`GlobalEvent.cursor`, the SSE id) is `"<high>"` or
+  `"<high>~<open ids>"`: resuming on any replica re-reads exactly what could still be missing
+  (plain integers are accepted as before). Without a cursor the stream starts at the newest
+  committed id, still waiting for the newest missing ids below it.
 
 A subscriber that falls behind is dropped by the bus; the stream then ends with
 :class:`StreamEnd` (`dropped=True`) and the client resumes with its cursor.
@@ -287,7 +299,8 @@ class LiveStatusService:
             recheck = min(self._heartbeat, _GAP_RECHECK_SECONDS)
             loop = asyncio.get_running_loop()
             idle_since = loop.time()
-            check_at: float | None = loop.time()  # the cursor's own open ids, at once
+            check_at: float | None = None
+            catch_up = False
             checked_through = -1  # the newest open id the last re-read covered
             while True:
                 for passed in subscription.take_passed_ids():
@@ -295,7 +308,16 @@ class LiveStatusService:
                 tracker.expire()
                 gaps = tracker.open_gaps
                 now = loop.time()
-                if gaps and check_at is not None and now >= check_at:
+                if catch_up:
+                    # Also rows past the newest id seen: a publish lost after its commit.
+                    async for event in reads.backlog(tracker):
+                        yield event
+                        idle_since = loop.time()
+                    catch_up = False
+                    checked_through = gaps[-1] if gaps else -1
+                    check_at = None
+                    gaps = tracker.open_gaps
+                elif gaps and check_at is not None and now >= check_at:
                     for event in await reads.fill_gaps(tracker):
                         yield event
                         idle_since = loop.time()
@@ -317,7 +339,7 @@ class LiveStatusService:
                     if now - idle_since >= self._heartbeat:
                         yield Heartbeat()
                         idle_since = now
-                        check_at = now  # every heartbeat re-reads what is still open
+                        catch_up = True  # every heartbeat re-reads what is still open
                     continue
                 if started_by is not None and not await self._started_by(
                     live.instance_id, started_by, starters
