@@ -147,6 +147,43 @@ async def test_global_stream_filters_and_row_id_cursor(services: Services, base_
         assert int(live[0].id or 0) > int(replayed[0].id or 0)
 
 
+async def test_global_cursor_carries_open_ids_and_resumes_from_them(
+    services: Services, base_url: str
+) -> None:
+    await _instance(services.database)
+    await _apply(services, 1, 3)
+    ids = [int(m.id or 0) for m in await _replay(base_url, "0")]
+    assert len(ids) == 3
+    # A cursor that says the second row was still open when it was sent: resuming re-reads
+    # it (and only it), then continues after the highest id.
+    cursor = f"{ids[2]}~{ids[1]}"
+    for name, value in (("header", cursor), ("query", cursor)):
+        got = await _replay(base_url, value, via=name)
+        assert [json.loads(m.data or "")["sequence"] for m in got] == [2], name
+        assert got[0].id == str(ids[2])  # nothing open any more
+    async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
+        bad = await client.get("/api/v1/stream", headers={"Last-Event-ID": "12~x"})
+    assert bad.status_code == 400 and "last_event_id" in bad.json()["error"]["message"]
+
+
+async def _replay(base_url: str, cursor: str, *, via: str = "header") -> list[SseMessage]:
+    """The events a global stream sends from `cursor` until its first heartbeat."""
+    headers = {"Last-Event-ID": cursor} if via == "header" else {}
+    params = {"definition_key": "proc"} | ({"last_event_id": cursor} if via == "query" else {})
+    got: list[SseMessage] = []
+    async with (
+        httpx.AsyncClient(base_url=base_url, timeout=10) as client,
+        client.stream("GET", "/api/v1/stream", params=params, headers=headers) as response,
+    ):
+        async with asyncio.timeout(10):
+            async for message in read_sse(response):
+                if message.comment == "ping":
+                    break
+                if message.comment is None:
+                    got.append(message)
+    return got
+
+
 async def test_leaving_releases_the_subscription(services: Services, base_url: str) -> None:
     await _instance(services.database)
     bus = services.bus
