@@ -202,22 +202,24 @@ class SseClient:
     replica: int
     per_instance: bool
     events: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
-    resumes: list[tuple[int, int | None]] = field(default_factory=list)
+    resumes: list[tuple[int, str | None]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     ended: bool = False
     connected: bool = False
-    first_cursor: int | None = 0
+    first_cursor: str | None = "0"
+    #: The `id:` of the last event received, as sent (the global stream's is an opaque cursor).
+    last_id: str | None = None
 
     @property
-    def cursor(self) -> int | None:
-        """The id of the last event received (what `Last-Event-ID` says on reconnect)."""
-        return self.events[-1][0] if self.events else self.first_cursor
+    def cursor(self) -> str | None:
+        """What `Last-Event-ID` says on reconnect: the last `id:` received, unchanged."""
+        return self.last_id if self.last_id is not None else self.first_cursor
 
     async def follow(self, http: httpx.AsyncClient, urls: list[str], stop: asyncio.Event) -> None:
         """Read the stream until it ends (`event: end`) or `stop` is set."""
         while not stop.is_set() and not self.ended:
             cursor = self.cursor
-            headers = {"Last-Event-ID": str(cursor)} if cursor is not None else {}
+            headers = {"Last-Event-ID": cursor} if cursor is not None else {}
             try:
                 async with http.stream(
                     "GET", urls[self.replica] + self.path, headers=headers
@@ -241,7 +243,7 @@ class SseClient:
             await asyncio.sleep(0.3)
 
     async def _read(self, response: httpx.Response, stop: asyncio.Event) -> None:
-        event_id: int | None = None
+        event_id: str | None = None
         kind = "message"
         data: list[str] = []
         async for line in response.aiter_lines():
@@ -255,7 +257,11 @@ class SseClient:
                     self.errors.append("dropped by the server (too slow)")
                     return
                 if data and event_id is not None:
-                    self.events.append((event_id, json.loads("\n".join(data))))
+                    body = json.loads("\n".join(data))
+                    # Counted by the event's own key; the global stream's `id:` is a cursor.
+                    key = body["sequence"] if self.per_instance else body["id"]
+                    self.events.append((key, body))
+                    self.last_id = event_id
                 event_id, kind, data = None, "message", []
             elif line.startswith(":"):
                 continue
@@ -263,7 +269,7 @@ class SseClient:
                 name, _, value = line.partition(":")
                 value = value.removeprefix(" ")
                 if name == "id":
-                    event_id = int(value)
+                    event_id = value
                 elif name == "event":
                     kind = value
                 elif name == "data":
