@@ -324,6 +324,7 @@ class LiveStatusService:
                     checked_through = gaps[-1]
                     check_at = None
                     gaps = tracker.open_gaps
+                now = loop.time()  # the reads above may have taken a while
                 if gaps and gaps[-1] > checked_through and check_at is None:
                     check_at = now + recheck  # a new gap: look again shortly
                 wait = idle_since + self._heartbeat - now
