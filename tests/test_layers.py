@@ -20,7 +20,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "workflow_engine"
 #: The worker side of `engine/` (I/O: activities, the Temporal worker, the dev server child).
 _ENGINE_ADAPTERS = ("activities", "worker", "piggyback", "devserver", "sandbox")
 
-_FOUNDATION = {"config", "redaction", "logging", "observability"}
+_FOUNDATION = {"config", "redaction", "logging", "observability", "crypto"}
 _BELOW_SERVICES = {
     "model",
     "expressions",
@@ -38,9 +38,10 @@ ALLOWED: dict[str, set[str]] = {
     "engine.piggyback": {"engine"},
     "engine.sandbox": {"engine"},
     "engine.devserver": {"config", "logging"},
-    "store": {"model", "expressions", "engine", "bus", "config", "redaction"},
+    "store": {"model", "expressions", "engine", "bus", "config", "redaction", "crypto"},
     "bus": {"config", "redaction"},
-    "config": {"redaction"},
+    "crypto": set(),
+    "config": {"redaction", "crypto"},
     "redaction": set(),
     "observability": {"engine", "store", "config", "redaction"},
     "logging": {"observability", "redaction", "config"},
