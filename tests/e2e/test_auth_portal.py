@@ -26,6 +26,9 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import AUTH_SECRET, DevServer, PageFactory, screenshot
 from tests.paths import ROOT
+from workflow_engine.crypto.envelope import is_envelope, open_value
+from workflow_engine.crypto.keyring import KeyRing, load_or_create_dev_key
+from workflow_engine.dev import DEV_KEY_FILE
 from workflow_engine.security.tokens import mint_token
 
 pytestmark = pytest.mark.e2e
@@ -454,7 +457,13 @@ def test_a_candidate_works_on_another_users_instance(
                 break
             time.sleep(0.2)
         assert status == "completed", status
-    assert _stored_pin(auth_server.data_dir, instance_id) == PIN
+    # At rest the PIN is sealed with wfe dev's key (AES-GCM), and only that key opens it.
+    stored = _stored_pin(auth_server.data_dir, instance_id)
+    assert is_envelope(stored) and PIN not in json.dumps(stored)
+    keys, active, _ = load_or_create_dev_key(auth_server.data_dir / DEV_KEY_FILE)
+    ring = KeyRing.from_texts(keys, active)
+    assert ring is not None
+    assert open_value(ring, stored, instance_id=instance_id, name="pin") == PIN
 
 
 def test_inbox_labels_tasks_of_definitions_beyond_the_first_500(
