@@ -9,15 +9,17 @@ from typing import TYPE_CHECKING, Any
 from workflow_engine.engine.interpreter import (
     boundary,
     carry,
+    escalations,
     events,
     gateways,
+    links,
     multi_instance,
     subprocess,
     tasks,
 )
 from workflow_engine.engine.interpreter.events import arm_event_subprocesses
 from workflow_engine.engine.interpreter.state import IncidentError, Next, Token
-from workflow_engine.model.types import FlowNode, NodeType
+from workflow_engine.model.types import EventKind, FlowNode, NodeType
 
 if TYPE_CHECKING:
     from workflow_engine.engine.interpreter.runtime import Runtime
@@ -55,6 +57,9 @@ _WORK: dict[NodeType, _Work] = {
 #: Activities whose waits a continue-as-new cannot carry (child workflows, child scopes, a
 #: receive task's message wait inside the activity frame).
 _BLOCKING = frozenset({NodeType.CALL_ACTIVITY, NodeType.SUB_PROCESS, NodeType.RECEIVE_TASK})
+#: Event types that throw an escalation when their kind is escalation.
+_ESCALATION_THROWERS = frozenset({NodeType.INTERMEDIATE_THROW_EVENT, NodeType.END_EVENT})
+_LINK_EVENTS = frozenset({NodeType.INTERMEDIATE_THROW_EVENT, NodeType.INTERMEDIATE_CATCH_EVENT})
 
 
 def _is_event_subprocess(rt: Runtime, node: FlowNode) -> bool:
@@ -66,6 +71,11 @@ async def dispatch(rt: Runtime, token: Token, node: FlowNode) -> list[Next]:
     """Run `node` for `token`; the flows to follow."""
     if node.type is NodeType.SUB_PROCESS and _is_event_subprocess(rt, node):
         return await subprocess.event_subprocess(rt, token, node)
+    # Only the new event kinds take these paths, so histories of older models replay unchanged.
+    if node.event_kind is EventKind.LINK and node.type in _LINK_EVENTS:
+        return await links.link_event(rt, token, node)
+    if node.event_kind is EventKind.ESCALATION and node.type in _ESCALATION_THROWERS:
+        return await escalations.throw_event(rt, token, node)
     step = _STEPS.get(node.type)
     if step is not None:
         return await step(rt, token, node)
