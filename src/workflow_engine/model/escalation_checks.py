@@ -29,7 +29,8 @@ def check_escalations(model: ProcessModel) -> list[ValidationIssue]:
             continue
         code_path = key_path(key_path(_path(node), "config"), "escalation_code")
         code = node.config.get("escalation_code")
-        if node.type in _THROWERS and isinstance(code, str) and not code.strip():
+        blank = code is None or (isinstance(code, str) and not code.strip())
+        if node.type in _THROWERS and blank:  # other non-strings: the config check reports
             issues.append(
                 ValidationIssue(
                     code_path,
