@@ -287,3 +287,83 @@ async def test_child_escalation_nobody_catches_is_recorded_in_the_parent(
     assert result.status == "completed" and result.end_node_id == "end"
     received = _events(eng, "escalation.received")
     assert [(e.data["caught"], e.data["catcher"]) for e in received] == [(False, None)]
+
+
+async def test_escalation_crosses_an_inner_subprocess_to_the_outer_boundary(
+    temporal_client: Client,
+) -> None:
+    outer = el(
+        "outer",
+        "subProcess",
+        "end",
+        config={
+            "elements": [
+                el("o_start", "startEvent", "sp"),
+                _throwing_subprocess(),
+                el("end", "endEvent"),
+            ]
+        },
+    )
+    definition = doc(
+        el("start", "startEvent", "outer"),
+        outer,
+        _mark("after", "after", "done"),
+        el("done", "endEvent"),
+        el(
+            "b",
+            "boundaryEvent",
+            "b_work",
+            attached_to="outer",
+            config={"escalation_code": "late"},
+        ),
+        _mark("b_work", "escalated", "b_end"),
+        el("b_end", "endEvent"),
+    )
+    definition["elements"][1]["outgoing"] = ["after"]
+    async with engine(temporal_client) as eng:
+        result = await (await eng.start(definition)).result()
+    assert result.variables == {"escalated": True}
+    assert result.end_node_id == "b_end"
+
+
+async def test_each_multi_instance_subprocess_instance_reaches_the_boundary(
+    temporal_client: Client,
+) -> None:
+    definition = _with_boundary({"escalation_code": "late", "cancel_activity": False})
+    sub = definition["elements"][1]
+    sub["config"]["multi_instance"] = {"loop_cardinality": 3}
+    definition["elements"][4] = el(
+        "b_work", "scriptTask", "b_end", config={"script": {"count": "${count + 1}"}}
+    )
+    async with engine(temporal_client) as eng:
+        result = await (await eng.start(definition, variables={"count": 0})).result()
+    assert result.status == "completed"
+    assert result.variables["count"] == 3
+    assert len(_events(eng, "boundary.triggered")) == 3
+
+
+async def test_interrupting_process_level_event_subprocess_ends_the_process_path(
+    temporal_client: Client,
+) -> None:
+    definition = doc(
+        el("start", "startEvent", "throw"),
+        el("throw", "intermediateThrowEvent", "never", config={"escalation_code": "stop"}),
+        _mark("never", "never", "end"),
+        el("end", "endEvent"),
+        el(
+            "esp",
+            "subProcess",
+            config={
+                "triggered_by_event": True,
+                "elements": [
+                    el("esp_start", "startEvent", "esp_work", config={"escalation_code": "stop"}),
+                    _mark("esp_work", "handled", "esp_end"),
+                    el("esp_end", "endEvent"),
+                ],
+            },
+        ),
+    )
+    async with engine(temporal_client) as eng:
+        result = await (await eng.start(definition)).result()
+    assert result.status == "completed"
+    assert result.variables == {"handled": True}

@@ -6,6 +6,8 @@ from collections.abc import Awaitable, Callable
 from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
 
+from temporalio import workflow
+
 from workflow_engine.engine.interpreter import (
     boundary,
     carry,
@@ -57,6 +59,9 @@ _WORK: dict[NodeType, _Work] = {
 #: Activities whose waits a continue-as-new cannot carry (child workflows, child scopes, a
 #: receive task's message wait inside the activity frame).
 _BLOCKING = frozenset({NodeType.CALL_ACTIVITY, NodeType.SUB_PROCESS, NodeType.RECEIVE_TASK})
+#: `workflow.patched` ids of the link and escalation behaviours (see `dispatch`).
+PATCH_LINK_EVENTS = "wfe-link-events"
+PATCH_ESCALATIONS = "wfe-escalations"
 #: Event types that throw an escalation when their kind is escalation.
 _ESCALATION_THROWERS = frozenset({NodeType.INTERMEDIATE_THROW_EVENT, NodeType.END_EVENT})
 _LINK_EVENTS = frozenset({NodeType.INTERMEDIATE_THROW_EVENT, NodeType.INTERMEDIATE_CATCH_EVENT})
@@ -71,10 +76,19 @@ async def dispatch(rt: Runtime, token: Token, node: FlowNode) -> list[Next]:
     """Run `node` for `token`; the flows to follow."""
     if node.type is NodeType.SUB_PROCESS and _is_event_subprocess(rt, node):
         return await subprocess.event_subprocess(rt, token, node)
-    # Only the new event kinds take these paths, so histories of older models replay unchanged.
-    if node.event_kind is EventKind.LINK and node.type in _LINK_EVENTS:
+    # Only link / escalation events take these paths. Before them, such events passed as none
+    # events: an instance started then replays that way (no patch marker in its history).
+    if (
+        node.event_kind is EventKind.LINK
+        and node.type in _LINK_EVENTS
+        and workflow.patched(PATCH_LINK_EVENTS)
+    ):
         return await links.link_event(rt, token, node)
-    if node.event_kind is EventKind.ESCALATION and node.type in _ESCALATION_THROWERS:
+    if (
+        node.event_kind is EventKind.ESCALATION
+        and node.type in _ESCALATION_THROWERS
+        and workflow.patched(PATCH_ESCALATIONS)
+    ):
         return await escalations.throw_event(rt, token, node)
     step = _STEPS.get(node.type)
     if step is not None:
