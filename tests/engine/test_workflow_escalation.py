@@ -367,3 +367,14 @@ async def test_interrupting_process_level_event_subprocess_ends_the_process_path
         result = await (await eng.start(definition)).result()
     assert result.status == "completed"
     assert result.variables == {"handled": True}
+
+
+async def test_child_whose_caller_is_gone_records_it_and_goes_on(temporal_client: Client) -> None:
+    async with engine(temporal_client) as eng:
+        handle = await eng.start(
+            _child(), parent_instance_id=str(uuid.uuid4()), parent_node_id="call"
+        )
+        result = await handle.result()
+    assert result.status == "completed"
+    assert result.variables == {"child_went_on": True}
+    assert [e.data["escalation_code"] for e in _events(eng, "escalation.not_delivered")] == ["late"]

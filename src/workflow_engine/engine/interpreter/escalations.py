@@ -25,6 +25,7 @@ import contextvars
 from typing import TYPE_CHECKING, Any
 
 from temporalio import workflow
+from temporalio.exceptions import FailureError
 
 from workflow_engine.engine.contract import SIGNAL_CHILD_ESCALATION, workflow_id
 from workflow_engine.engine.interpreter import events
@@ -221,14 +222,25 @@ async def _tell_parent(rt: Runtime, code: str) -> None:
     assert rt.inp.parent_instance_id is not None
     await rt.flush()
     handle = workflow.get_external_workflow_handle(workflow_id(rt.inp.parent_instance_id))
-    await handle.signal(
-        SIGNAL_CHILD_ESCALATION,
-        {
-            "escalation_code": code,
-            "child_instance_id": rt.instance_id,
-            "call_activity_id": rt.inp.parent_node_id,
-        },
-    )
+    try:
+        await handle.signal(
+            SIGNAL_CHILD_ESCALATION,
+            {
+                "escalation_code": code,
+                "child_instance_id": rt.instance_id,
+                "call_activity_id": rt.inp.parent_node_id,
+            },
+        )
+    except FailureError as exc:
+        # The caller has ended meanwhile: an escalation is no error, so this path goes on.
+        rt.record(
+            "escalation.not_delivered",
+            data={
+                "escalation_code": code,
+                "parent_instance_id": rt.inp.parent_instance_id,
+                "reason": str(exc),
+            },
+        )
 
 
 def from_child(rt: Runtime, payload: dict[str, Any]) -> None:
