@@ -7,8 +7,10 @@ recording activities of the test harness, and writes each workflow history as JS
 test (`test_workflow_replay.py`) then proves the current interpreter makes the same decisions.
 Pass scenario names to record only those (the older files stay as their versions wrote them).
 `pre_escalation_support.json` and `pre_link_support.json` are not scenarios here: they were
-recorded by the interpreter of commit a61154d, before link and escalation events ran, and show
-that such instances still replay the old way (`workflow.patched`).
+recorded by the interpreter of commit a61154d, before link and escalation events ran (a link
+catch followed by a timer; an interrupting escalation boundary the old interpreter turned into
+an incident, recorded while it waited), and show that such instances still replay the old way
+(`workflow.patched`): without the patches both fail to replay.
 """
 
 from __future__ import annotations

@@ -59,9 +59,8 @@ _WORK: dict[NodeType, _Work] = {
 #: Activities whose waits a continue-as-new cannot carry (child workflows, child scopes, a
 #: receive task's message wait inside the activity frame).
 _BLOCKING = frozenset({NodeType.CALL_ACTIVITY, NodeType.SUB_PROCESS, NodeType.RECEIVE_TASK})
-#: `workflow.patched` ids of the link and escalation behaviours (see `dispatch`).
+#: `workflow.patched` id of the link behaviour (see `dispatch`; escalations: `escalations`).
 PATCH_LINK_EVENTS = "wfe-link-events"
-PATCH_ESCALATIONS = "wfe-escalations"
 #: Event types that throw an escalation when their kind is escalation.
 _ESCALATION_THROWERS = frozenset({NodeType.INTERMEDIATE_THROW_EVENT, NodeType.END_EVENT})
 _LINK_EVENTS = frozenset({NodeType.INTERMEDIATE_THROW_EVENT, NodeType.INTERMEDIATE_CATCH_EVENT})
@@ -87,7 +86,7 @@ async def dispatch(rt: Runtime, token: Token, node: FlowNode) -> list[Next]:
     if (
         node.event_kind is EventKind.ESCALATION
         and node.type in _ESCALATION_THROWERS
-        and workflow.patched(PATCH_ESCALATIONS)
+        and escalations.supported()
     ):
         return await escalations.throw_event(rt, token, node)
     step = _STEPS.get(node.type)

@@ -49,9 +49,12 @@ async def run_with_boundaries(
     """
     boundaries = rt.model.boundary_events(node.id)
     error_catchers = {b.id for b in boundaries if b.event_kind is EventKind.ERROR}
-    # Escalation boundaries are told by the throwing token (`escalations`), not watched.
-    watched = [b for b in boundaries if b.event_kind not in (EventKind.ERROR, EventKind.ESCALATION)]
-    frame = escalations.open_frame(rt, token, node)
+    # Escalation boundaries are told by the throwing token (`escalations`), not watched. An
+    # instance started before escalations ran watched them (and got an incident): it replays so.
+    told = escalations.has_escalation_boundaries(rt.model, node.id) and escalations.supported()
+    unwatched = (EventKind.ERROR, EventKind.ESCALATION) if told else (EventKind.ERROR,)
+    watched = [b for b in boundaries if b.event_kind not in unwatched]
+    frame = escalations.open_frame(rt, token, node) if told else None
     body: asyncio.Task[None] = escalations.start_body(rt, frame, body_factory())
     watchers: dict[asyncio.Task[dict[str, Any] | None], tuple[FlowNode, int]] = {}
     armed_at = workflow.now()

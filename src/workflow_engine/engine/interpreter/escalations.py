@@ -81,6 +81,16 @@ def _event_subprocess_start(
     return _best(catchers, code)
 
 
+#: `workflow.patched` id of escalation behaviour: before it, escalation events passed as none
+#: events and escalation boundaries waited for a trigger they could not have (an incident).
+PATCH_ESCALATIONS = "wfe-escalations"
+
+
+def supported() -> bool:
+    """Whether this run throws and catches escalations (False: replaying an older instance)."""
+    return workflow.patched(PATCH_ESCALATIONS)
+
+
 def has_escalation_boundaries(model: ProcessModel, activity_id: str) -> bool:
     """Whether an escalation boundary event is attached to the activity."""
     return any(b.event_kind is EventKind.ESCALATION for b in model.boundary_events(activity_id))
