@@ -5,7 +5,6 @@
 Starts its own in-memory dev server, runs each scenario with the real interpreter and the
 recording activities of the test harness, and writes each workflow history as JSON. The replay
 test (`test_workflow_replay.py`) then proves the current interpreter makes the same decisions.
-Pass scenario names to record only those (the older files stay as their versions wrote them).
 `pre_escalation_support.json` and `pre_link_support.json` are not scenarios here: they were
 recorded by the interpreter of commit a61154d, before link and escalation events ran (a link
 catch followed by a timer; an interrupting escalation boundary the old interpreter turned into
