@@ -5,6 +5,11 @@
 Starts its own in-memory dev server, runs each scenario with the real interpreter and the
 recording activities of the test harness, and writes each workflow history as JSON. The replay
 test (`test_workflow_replay.py`) then proves the current interpreter makes the same decisions.
+`pre_escalation_support.json` and `pre_link_support.json` are not scenarios here: they were
+recorded by the interpreter of commit a61154d, before link and escalation events ran (a link
+catch followed by a timer; an interrupting escalation boundary the old interpreter turned into
+an incident, recorded while it waited), and show that such instances still replay the old way
+(`workflow.patched`): without the patches both fail to replay.
 """
 
 from __future__ import annotations
@@ -167,6 +172,42 @@ async def control_updates(eng: Engine) -> WorkflowHandle[Any, Any]:
     return handle
 
 
+async def link_jump(eng: Engine) -> WorkflowHandle[Any, Any]:
+    definition = doc(
+        el("start", "startEvent", "to_work"),
+        el("to_work", "intermediateThrowEvent", config={"link_name": "work"}),
+        el("work", "intermediateCatchEvent", "calc", config={"link_name": "work"}),
+        el("calc", "scriptTask", "end", config={"script": {"n": "${n + 1}"}}),
+        el("end", "endEvent"),
+    )
+    return await eng.start(definition, variables={"n": 1})
+
+
+async def escalation_boundary(eng: Engine) -> WorkflowHandle[Any, Any]:
+    inner = [
+        el("s_start", "startEvent", "s_throw"),
+        el("s_throw", "intermediateThrowEvent", "s_other", config={"escalation_code": "late"}),
+        el("s_other", "intermediateThrowEvent", "s_work", config={"escalation_code": "nobody"}),
+        el("s_work", "scriptTask", "s_end", config={"script": {"inner": "${true}"}}),
+        el("s_end", "endEvent"),
+    ]
+    definition = doc(
+        el("start", "startEvent", "sp"),
+        el("sp", "subProcess", "end", config={"elements": inner}),
+        el("end", "endEvent"),
+        el(
+            "b",
+            "boundaryEvent",
+            "b_work",
+            attached_to="sp",
+            config={"escalation_code": "late", "cancel_activity": False},
+        ),
+        el("b_work", "scriptTask", "b_end", config={"script": {"escalated": "${true}"}}),
+        el("b_end", "endEvent"),
+    )
+    return await eng.start(definition)
+
+
 SCENARIOS: dict[str, Scenario] = {
     "user_task_and_gateway": user_task_and_gateway,
     "parallel_and_inclusive": parallel_and_inclusive,
@@ -175,6 +216,8 @@ SCENARIOS: dict[str, Scenario] = {
     "pause_during_timer": pause_during_timer,
     "loop_step_budget": loop_step_budget,
     "control_updates": control_updates,
+    "link_jump": link_jump,
+    "escalation_boundary": escalation_boundary,
 }
 
 

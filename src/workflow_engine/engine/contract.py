@@ -26,6 +26,9 @@ SIGNAL_TERMINATE = "terminate"  # payload: ControlRequest — ends at once, stat
 SIGNAL_CANCEL = "cancel"  # payload: ControlRequest — runs down cleanly, status cancelled
 SIGNAL_RETRY = "retry_incident"  # payload: RetryRequest
 SIGNAL_SET_VARIABLES = "set_variables"  # payload: SetVariablesRequest
+#: A child instance passes an escalation it did not catch to its call activity (payload: dict
+#: with escalation_code, child_instance_id, call_activity_id).
+SIGNAL_CHILD_ESCALATION = "child_escalation"
 
 # Updates (validated before they enter history; the caller gets the result or the rejection).
 UPDATE_COMPLETE_TASK = "complete_task"  # payload: CompleteTaskRequest -> CompleteTaskResult

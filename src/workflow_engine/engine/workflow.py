@@ -9,6 +9,8 @@ name (`wfe.apply_runtime_batch`, the service tasks' activities, `wfe.broadcast_s
 
 from __future__ import annotations
 
+from typing import Any
+
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
@@ -18,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
         SIGNAL_BPMN_MESSAGE,
         SIGNAL_BPMN_SIGNAL,
         SIGNAL_CANCEL,
+        SIGNAL_CHILD_ESCALATION,
         SIGNAL_PAUSE,
         SIGNAL_RESUME,
         SIGNAL_RETRY,
@@ -43,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
         instance_id_of,
     )
     from workflow_engine.engine.interpreter import DefinitionError, Runtime, load_model
+    from workflow_engine.engine.interpreter.escalations import from_child
     from workflow_engine.engine.interpreter.variables import type_errors
 
 
@@ -107,6 +111,13 @@ class ProcessInstanceWorkflow:
         rt.deliver_message(
             delivery.name, delivery.correlation_key, dict(delivery.variables), delivery.delivery_id
         )
+
+    @workflow.signal(name=SIGNAL_CHILD_ESCALATION)
+    def child_escalation(self, payload: dict[str, Any]) -> None:
+        """An escalation a child instance (of a call activity) did not catch."""
+        rt = self._runtime()
+        if rt.final_status is None:
+            from_child(rt, payload)
 
     # --- control ---------------------------------------------------------------------------
 

@@ -159,6 +159,33 @@ def _unique(items: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))
 
 
+def link_name(node: FlowNode) -> str | None:
+    """The `link_name` of a link event (None for other nodes or a name that is not text)."""
+    if node.event_kind is not EventKind.LINK:
+        return None
+    name = node.config.get("link_name")
+    return name if isinstance(name, str) else None
+
+
+def link_catches(model: ProcessModel, scope: str | None, name: str) -> tuple[FlowNode, ...]:
+    """Link catch events named `name` directly inside `scope`, in document order."""
+    return tuple(
+        n
+        for n in model.nodes_in_scope(scope)
+        if n.type is NodeType.INTERMEDIATE_CATCH_EVENT and link_name(n) == name
+    )
+
+
+def link_target(model: ProcessModel, throw_id: str) -> str | None:
+    """The link catch event a link throw event jumps to (the first of its name in its scope)."""
+    throw = model.node(throw_id)
+    name = link_name(throw)
+    if throw.type is not NodeType.INTERMEDIATE_THROW_EVENT or name is None:
+        return None
+    found = link_catches(model, throw.scope, name)
+    return found[0].id if found else None
+
+
 def _build_index(model: ProcessModel) -> _Index:
     nodes = model.nodes
     succ: dict[str, list[str]] = {n: [] for n in nodes}
@@ -168,6 +195,11 @@ def _build_index(model: ProcessModel) -> _Index:
             flow = model.flows.get(flow_id)
             if flow is not None and flow.target in nodes:
                 succ[node.id].append(flow.target)
+        if node.event_kind is EventKind.LINK:
+            # A link throw moves its token to the catch of the same name: an edge for reachability.
+            jump = link_target(model, node.id)
+            if jump is not None:
+                succ[node.id].append(jump)
     for flow in model.flows.values():
         if flow.source in nodes and flow.target in nodes and flow.target not in succ[flow.source]:
             succ[flow.source].append(flow.target)

@@ -17,7 +17,9 @@ from workflow_engine.model import graph, loops
 from workflow_engine.model.codes import IssueCode
 from workflow_engine.model.config_checks import ConfigChecker, describe
 from workflow_engine.model.config_schema import CONFIG_KEYS, TRIGGER_KEYS, ValueKind
+from workflow_engine.model.escalation_checks import check_escalations
 from workflow_engine.model.issues import Severity, ValidationIssue, ValidationReport
+from workflow_engine.model.link_checks import check_links
 from workflow_engine.model.parser import parse_definition
 from workflow_engine.model.paths import index_path, key_path
 from workflow_engine.model.types import (
@@ -35,7 +37,14 @@ from workflow_engine.model.types import (
 _PROCESS_START_KINDS = frozenset(
     {EventKind.NONE, EventKind.TIMER, EventKind.MESSAGE, EventKind.SIGNAL}
 )
-_CATCH_TRIGGERS = ("timer_date", "timer_duration", "timer_cycle", "message_ref", "signal_ref")
+_CATCH_TRIGGERS = (
+    "timer_date",
+    "timer_duration",
+    "timer_cycle",
+    "message_ref",
+    "signal_ref",
+    "link_name",
+)
 _EVENT_GATEWAY_KINDS = frozenset({EventKind.TIMER, EventKind.MESSAGE, EventKind.SIGNAL})
 #: Keys whose checks need the whole model (references, gateways), not just the value.
 _CONTEXT_KEYS = frozenset({"attached_to", "default_flow", "message_ref", "signal_ref", "error_ref"})
@@ -173,6 +182,8 @@ class _Validator:
         self._shape(None)
         for scope in self.model.scopes:
             self._shape(scope)
+        self.issues.extend(check_links(self.model))
+        self.issues.extend(check_escalations(self.model))
 
     # -- paths ------------------------------------------------------------------------------
 
@@ -335,6 +346,8 @@ class _Validator:
         found = [k for k in TRIGGER_KEYS if config.get(k) is not None]
         if "error_ref" in config and config.get("error_ref") is None:
             found.append("error_ref")
+        if "escalation_code" in config and config.get("escalation_code") is None:
+            found.append("escalation_code")  # a catch-all escalation catcher
         if node.type is NodeType.END_EVENT and config.get("terminate") is True:
             found.append("terminate")
         return found
@@ -347,7 +360,7 @@ class _Validator:
                 self.error(
                     key_path(path, "config"),
                     f"{_label(node)} must wait for exactly one trigger (one of timer_date, "
-                    f"timer_duration, timer_cycle, message_ref, signal_ref); it has "
+                    f"timer_duration, timer_cycle, message_ref, signal_ref, link_name); it has "
                     f"{_listing(catch) if catch else 'none'}",
                     IssueCode.INVALID_TRIGGER,
                 )
@@ -722,6 +735,7 @@ class _Validator:
                 not node.outgoing
                 and node.type is not NodeType.END_EVENT
                 and node.event_kind is not EventKind.COMPENSATION
+                and node.event_kind is not EventKind.LINK  # it jumps to its catch
             ):
                 self.warning(
                     path,

@@ -45,8 +45,10 @@ def derive_event_kind(node_type: NodeType, config: Mapping[str, Any]) -> EventKi
         return EventKind.MESSAGE
     if config.get("signal_ref") is not None:
         return EventKind.SIGNAL
-    if config.get("escalation_code") is not None:
+    if "escalation_code" in config:  # `null` on a catcher: any escalation
         return EventKind.ESCALATION
+    if "link_name" in config:
+        return EventKind.LINK
     if node_type is NodeType.BOUNDARY_EVENT:
         return EventKind.ERROR
     return EventKind.NONE

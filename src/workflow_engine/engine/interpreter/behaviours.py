@@ -6,18 +6,22 @@ from collections.abc import Awaitable, Callable
 from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
 
+from temporalio import workflow
+
 from workflow_engine.engine.interpreter import (
     boundary,
     carry,
+    escalations,
     events,
     gateways,
+    links,
     multi_instance,
     subprocess,
     tasks,
 )
 from workflow_engine.engine.interpreter.events import arm_event_subprocesses
 from workflow_engine.engine.interpreter.state import IncidentError, Next, Token
-from workflow_engine.model.types import FlowNode, NodeType
+from workflow_engine.model.types import EventKind, FlowNode, NodeType
 
 if TYPE_CHECKING:
     from workflow_engine.engine.interpreter.runtime import Runtime
@@ -55,6 +59,11 @@ _WORK: dict[NodeType, _Work] = {
 #: Activities whose waits a continue-as-new cannot carry (child workflows, child scopes, a
 #: receive task's message wait inside the activity frame).
 _BLOCKING = frozenset({NodeType.CALL_ACTIVITY, NodeType.SUB_PROCESS, NodeType.RECEIVE_TASK})
+#: `workflow.patched` id of the link behaviour (see `dispatch`; escalations: `escalations`).
+PATCH_LINK_EVENTS = "wfe-link-events"
+#: Event types that throw an escalation when their kind is escalation.
+_ESCALATION_THROWERS = frozenset({NodeType.INTERMEDIATE_THROW_EVENT, NodeType.END_EVENT})
+_LINK_EVENTS = frozenset({NodeType.INTERMEDIATE_THROW_EVENT, NodeType.INTERMEDIATE_CATCH_EVENT})
 
 
 def _is_event_subprocess(rt: Runtime, node: FlowNode) -> bool:
@@ -66,6 +75,20 @@ async def dispatch(rt: Runtime, token: Token, node: FlowNode) -> list[Next]:
     """Run `node` for `token`; the flows to follow."""
     if node.type is NodeType.SUB_PROCESS and _is_event_subprocess(rt, node):
         return await subprocess.event_subprocess(rt, token, node)
+    # Only link / escalation events take these paths. Before them, such events passed as none
+    # events: an instance started then replays that way (no patch marker in its history).
+    if (
+        node.event_kind is EventKind.LINK
+        and node.type in _LINK_EVENTS
+        and workflow.patched(PATCH_LINK_EVENTS)
+    ):
+        return await links.link_event(rt, token, node)
+    if (
+        node.event_kind is EventKind.ESCALATION
+        and node.type in _ESCALATION_THROWERS
+        and escalations.supported()
+    ):
+        return await escalations.throw_event(rt, token, node)
     step = _STEPS.get(node.type)
     if step is not None:
         return await step(rt, token, node)

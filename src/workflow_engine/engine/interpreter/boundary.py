@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from temporalio import workflow
 
-from workflow_engine.engine.interpreter import waits
+from workflow_engine.engine.interpreter import escalations, waits
 from workflow_engine.engine.interpreter.events import merge_delivery
 from workflow_engine.engine.interpreter.state import Next, ThrownBpmnError, Token
 from workflow_engine.model.types import EventKind, FlowNode
@@ -49,19 +49,48 @@ async def run_with_boundaries(
     """
     boundaries = rt.model.boundary_events(node.id)
     error_catchers = {b.id for b in boundaries if b.event_kind is EventKind.ERROR}
-    watched = [b for b in boundaries if b.event_kind is not EventKind.ERROR]
-    body: asyncio.Task[None] = rt.create_task(body_factory())
+    # Escalation boundaries are told by the throwing token (`escalations`), not watched. An
+    # instance started before escalations ran watched them (and got an incident): it replays so.
+    told = escalations.has_escalation_boundaries(rt.model, node.id) and escalations.supported()
+    unwatched = (EventKind.ERROR, EventKind.ESCALATION) if told else (EventKind.ERROR,)
+    watched = [b for b in boundaries if b.event_kind not in unwatched]
+    frame = escalations.open_frame(rt, token, node) if told else None
+    body: asyncio.Task[None] = escalations.start_body(rt, frame, body_factory())
     watchers: dict[asyncio.Task[dict[str, Any] | None], tuple[FlowNode, int]] = {}
     armed_at = workflow.now()
 
     def arm(boundary: FlowNode, index: int) -> None:
         watchers[rt.create_task(_watch(rt, token, boundary, index, armed_at))] = (boundary, index)
 
+    async def fire(
+        boundary: FlowNode, fired: dict[str, Any], extra: dict[str, Any]
+    ) -> list[Next] | None:
+        interrupting = boundary.cancel_activity
+        rt.record(
+            "boundary.triggered",
+            node=boundary,
+            data={"attached_to": node.id, "interrupting": interrupting, **extra},
+        )
+        merge_delivery(rt, token, boundary, fired)
+        if interrupting:
+            body.cancel()
+            await workflow.wait([body])
+            rt.record("activity.interrupted", node=node, data={"boundary": boundary.id})
+            return [(boundary.id, None)]
+        rt.spawn(token.scope, boundary.id)
+        return None
+
     for boundary in watched:
         arm(boundary, 0)
     try:
         while True:
-            await workflow.wait([body, *watchers], return_when=asyncio.FIRST_COMPLETED)
+            waits_on: list[asyncio.Future[Any]] = [body, *watchers, *escalations.waiting(frame)]
+            await workflow.wait(waits_on, return_when=asyncio.FIRST_COMPLETED)
+            # Before the body's end: an escalation end event ends the body as it throws.
+            for boundary_id, code in escalations.take_caught(frame):
+                taken = await fire(rt.model.node(boundary_id), {}, {"escalation_code": code})
+                if taken is not None:
+                    return taken
             if body.done():
                 try:
                     body.result()
@@ -85,21 +114,12 @@ async def run_with_boundaries(
                 fired = task.result()
                 if fired is None:
                     continue
-                interrupting = boundary.cancel_activity
-                rt.record(
-                    "boundary.triggered",
-                    node=boundary,
-                    data={"attached_to": node.id, "interrupting": interrupting},
-                )
-                merge_delivery(rt, token, boundary, fired)
-                if interrupting:
-                    body.cancel()
-                    await workflow.wait([body])
-                    rt.record("activity.interrupted", node=node, data={"boundary": boundary.id})
-                    return [(boundary.id, None)]
-                rt.spawn(token.scope, boundary.id)
+                taken = await fire(boundary, fired, {})
+                if taken is not None:
+                    return taken
                 arm(boundary, index + 1 if boundary.event_kind is EventKind.TIMER else 0)
     finally:
+        escalations.close_frame(rt, frame)
         pending = [task for task in [body, *watchers] if not task.done()]
         for task in pending:
             task.cancel()

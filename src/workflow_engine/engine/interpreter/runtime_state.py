@@ -28,6 +28,7 @@ from workflow_engine.engine.contract import (
 )
 from workflow_engine.engine.interpreter.budgets import StepCounter
 from workflow_engine.engine.interpreter.state import (
+    EscalationFrame,
     OpenIncident,
     OpenTask,
     Scope,
@@ -82,6 +83,8 @@ class RuntimeState:
         self.last_active: list[str] = []
         self.started_at = workflow.now()
         self.carried: dict[str, Any] = {}
+        #: Activities with escalation boundaries whose body runs, by the running token's id.
+        self.escalation_frames: dict[str, EscalationFrame] = {}
 
     # --- tasks -------------------------------------------------------------------------------
 

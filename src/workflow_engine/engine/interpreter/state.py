@@ -85,6 +85,24 @@ class Scope:
 
 
 @dataclass(eq=False)
+class EscalationFrame:
+    """An activity with escalation boundary events, while its body runs.
+
+    Attributes:
+        token: The token running the activity (the boundary path starts beside it).
+        node_id: The activity (a subprocess or a call activity).
+        caught: Escalations that reached its boundaries and wait for the boundary loop:
+            (boundary event id, escalation code), in arrival order.
+        arrived: Resolved when `caught` gets an entry (the boundary loop waits on it).
+    """
+
+    token: Token
+    node_id: str
+    caught: list[tuple[str, str]] = field(default_factory=list)
+    arrived: asyncio.Future[None] | None = None
+
+
+@dataclass(eq=False)
 class Subscription:
     """A wait on a BPMN signal or message (mirrored to the database as a SubscriptionRecord)."""
 

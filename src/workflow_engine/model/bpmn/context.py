@@ -53,6 +53,8 @@ class ImportContext:
     locations: dict[str, str] = field(default_factory=dict)
     #: XML id of a sequence flow imported as an implicit flow → its model id (`a->b`).
     flow_aliases: dict[str, str] = field(default_factory=dict)
+    #: `bpmn:escalation` id → its escalationCode (None: it has none, so it catches any).
+    escalation_codes: dict[str, str | None] = field(default_factory=dict)
 
     def error(self, element: etree._Element, message: str, code: str) -> None:
         """Record a blocking finding at `element`."""

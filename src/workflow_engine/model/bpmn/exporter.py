@@ -101,6 +101,12 @@ class _Writer:
         self.taken |= {c.id for c in model.connections}
         self.taken |= set(model.message_definitions) | set(model.signal_definitions)
         self.taken |= set(model.error_definitions) | {model.process.id}
+        #: Escalation code → the id of the `bpmn:escalation` written for it.
+        self.escalation_ids: dict[str, str] = {}
+        for node in model.nodes.values():
+            code = node.config.get("escalation_code")
+            if isinstance(code, str) and code not in self.escalation_ids:
+                self.escalation_ids[code] = _ncname(f"Escalation_{code}", self.taken)
         #: Model flow id → XML id (differs for implicit flows, whose ids contain `->`).
         self.flow_ids = {
             f.id: (_ncname(f"Flow_{f.source}_{f.target}", self.taken) if f.implicit else f.id)
@@ -168,6 +174,8 @@ class _Writer:
                 element.set("name", signal.name)
             if signal.scope != "global":
                 self._wfe_config(element, {"scope": signal.scope})
+        for code, ident in self.escalation_ids.items():
+            _sub(root, BPMN, "escalation", id=ident, name=code, escalationCode=code)
         for error in self.model.error_definitions.values():
             element = _sub(root, BPMN, "error", id=error.id)
             if error.name:
@@ -272,7 +280,8 @@ class _Writer:
         self._body(element, node, config)
         if node.type is NodeType.SUB_PROCESS:
             self._scope(element, node.id)
-        derived = node_config(ImportContext(), element, node.type)
+        codes: dict[str, str | None] = {i: c for c, i in self.escalation_ids.items()}
+        derived = node_config(ImportContext(escalation_codes=codes), element, node.type)
         derived.pop("$decision_ref", None)
         residual = {
             k: v for k, v in config.items() if k != "elements" and derived.get(k, _MISSING) != v
@@ -430,6 +439,15 @@ class _Writer:
             return
         if node.type is NodeType.END_EVENT and config.get("terminate") is True:
             _sub(element, BPMN, "terminateEventDefinition")
+            return
+        if "escalation_code" in config:
+            definition = _sub(element, BPMN, "escalationEventDefinition")
+            code = config["escalation_code"]
+            if isinstance(code, str):
+                definition.set("escalationRef", self.escalation_ids[code])
+            return  # no escalationRef: catches any escalation
+        if isinstance(config.get("link_name"), str):
+            _sub(element, BPMN, "linkEventDefinition", name=config["link_name"])
             return
         if node.type is NodeType.BOUNDARY_EVENT:
             # No trigger key on a boundary event means "catch any error" (model views agree).

@@ -153,6 +153,10 @@ def _has_flow_nodes(process: etree._Element) -> bool:
 
 
 def _document(ctx: ImportContext, root: etree._Element, process: etree._Element) -> dict[str, Any]:
+    for item in root:
+        if split_tag(item.tag) == (BPMN, "escalation") and item.get("id"):
+            # Our format names the code itself (`escalation_code`), not a definition.
+            ctx.escalation_codes[item.get("id") or ""] = item.get("escalationCode") or None
     reader = ScopeReader(ctx)
     header = _header(ctx, process)
     elements = reader.read(process)

@@ -28,8 +28,12 @@ _SUPPORTED_EVENT_DEFINITIONS = frozenset(
         "signalEventDefinition",
         "errorEventDefinition",
         "terminateEventDefinition",
+        "escalationEventDefinition",
+        "linkEventDefinition",
     }
 )
+#: Event types that throw an escalation (the others catch one).
+_ESCALATION_THROWERS = frozenset({NodeType.INTERMEDIATE_THROW_EVENT, NodeType.END_EVENT})
 _TIMER_KEYS = {
     "timeDate": "timer_date",
     "timeDuration": "timer_duration",
@@ -209,10 +213,52 @@ def _event_config(
                 f"error end event '{element.get('id')}' needs an errorRef naming a bpmn:error",
                 "MISSING_REFERENCE",
             )
+    elif local == "escalationEventDefinition":
+        _escalation(ctx, element, definition, node_type, config)
+    elif local == "linkEventDefinition":
+        name = definition.get("name")
+        if not name:
+            ctx.error(
+                definition,
+                f"link event '{element.get('id')}' needs a name on its bpmn:linkEventDefinition "
+                "(the name pairs a link throw with its catch)",
+                "MISSING_KEY",
+            )
+        config["link_name"] = name or ""
     elif node_type is NodeType.END_EVENT:  # terminateEventDefinition
         config["terminate"] = True
     else:
         ctx.unsupported(definition, f"bpmn:{local} on {qualified_name(element)}")
+
+
+def _escalation(
+    ctx: ImportContext,
+    element: etree._Element,
+    definition: etree._Element,
+    node_type: NodeType,
+    config: dict[str, Any],
+) -> None:
+    """`escalationRef` → the referenced `bpmn:escalation`'s code (no code: catch any)."""
+    ref = local_ref(definition.get("escalationRef"))
+    code: str | None = None
+    if ref:
+        if ref not in ctx.escalation_codes:
+            ctx.error(
+                definition,
+                f"escalationRef '{ref}' of '{element.get('id')}' names no bpmn:escalation",
+                "DANGLING_REFERENCE",
+            )
+            return
+        code = ctx.escalation_codes[ref]
+    if code is None and node_type in _ESCALATION_THROWERS:
+        ctx.error(
+            definition,
+            f"escalation event '{element.get('id')}' throws no code: its escalationRef must name "
+            "a bpmn:escalation with an escalationCode",
+            "MISSING_REFERENCE",
+        )
+        return
+    config["escalation_code"] = code
 
 
 def _timer(
