@@ -19,7 +19,7 @@ from workflow_engine.api.rest import (
     streams,
     tasks,
 )
-from workflow_engine.api.rest.errors import install_error_handlers
+from workflow_engine.api.rest.errors import UnexpectedErrorMiddleware, install_error_handlers
 from workflow_engine.api.rest.headers import SecurityHeadersMiddleware, install_cors
 from workflow_engine.api.rest.limits import BodyLimitMiddleware, RateLimitMiddleware
 from workflow_engine.api.rest.metrics import ApiMetricsMiddleware
@@ -65,6 +65,9 @@ def create_app(services: Services) -> FastAPI:
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.hsts_enabled)
     # Outermost: every request (refused ones too) carries where it came from (audit log).
     app.add_middleware(RequestOriginMiddleware)
+    # Outside everything: an unexpected error becomes the contract's 500 without the
+    # exception reaching the server, which would close the keep-alive connection.
+    app.add_middleware(UnexpectedErrorMiddleware)
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(metrics_router)
