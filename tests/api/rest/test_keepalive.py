@@ -14,7 +14,7 @@ from workflow_engine.api.rest.app import create_app
 from workflow_engine.services.container import Services
 
 
-class _Unexpected(RuntimeError):
+class _UnexpectedError(RuntimeError):
     pass
 
 
@@ -23,7 +23,7 @@ async def test_the_connection_survives_a_500(services: Services) -> None:
 
     @app.get("/api/v1/test-unexpected")
     async def unexpected() -> None:
-        raise _Unexpected("a bug in a service")
+        raise _UnexpectedError("a bug in a service")
 
     async with served(app) as base:
         limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)

@@ -21,6 +21,7 @@ from workflow_engine.api.rest import (
 )
 from workflow_engine.api.rest.errors import UnexpectedErrorMiddleware, install_error_handlers
 from workflow_engine.api.rest.headers import SecurityHeadersMiddleware, install_cors
+from workflow_engine.api.rest.input_guard import InputGuardMiddleware
 from workflow_engine.api.rest.limits import BodyLimitMiddleware, RateLimitMiddleware
 from workflow_engine.api.rest.metrics import ApiMetricsMiddleware
 from workflow_engine.api.rest.metrics import router as metrics_router
@@ -43,6 +44,8 @@ def create_app(services: Services) -> FastAPI:
     ring = services.settings.encryption_key_ring()
     app.state.payload_codec = None if ring is None else EncryptionCodec(ring)
     settings = services.settings
+    # Innermost: only authenticated, admitted requests get their input read and checked.
+    app.add_middleware(InputGuardMiddleware)
     # Inside authentication (added before it): the bucket is the verified user's.
     app.add_middleware(RateLimitMiddleware, limiter=services.rate_limiter)
     # Innermost of the middlewares (added first): metrics and traces also count refused calls.
