@@ -22,7 +22,11 @@ from workflow_engine.api.rest import (
 from workflow_engine.api.rest.errors import UnexpectedErrorMiddleware, install_error_handlers
 from workflow_engine.api.rest.headers import SecurityHeadersMiddleware, install_cors
 from workflow_engine.api.rest.input_guard import InputGuardMiddleware
-from workflow_engine.api.rest.limits import BodyLimitMiddleware, RateLimitMiddleware
+from workflow_engine.api.rest.limits import (
+    BodyLimitMiddleware,
+    HeaderLimitMiddleware,
+    RateLimitMiddleware,
+)
 from workflow_engine.api.rest.metrics import ApiMetricsMiddleware
 from workflow_engine.api.rest.metrics import router as metrics_router
 from workflow_engine.api.rest.origin import RequestOriginMiddleware
@@ -60,6 +64,7 @@ def create_app(services: Services) -> FastAPI:
         max_bytes=settings.max_request_bytes,
         max_definition_bytes=settings.max_definition_bytes,
     )
+    app.add_middleware(HeaderLimitMiddleware, max_bytes=settings.max_header_bytes)
     # CORS outside the limits and auth: preflights carry no token, and refusals (401 / 413 /
     # 429) must carry the CORS headers for a cross-origin page to read them.
     install_cors(app, settings.cors_allowed_origins)
