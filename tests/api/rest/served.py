@@ -17,7 +17,9 @@ async def served(app: ASGIApp, **config: object) -> AsyncIterator[str]:
     """Run `app` under uvicorn on 127.0.0.1 (a free port) and yield its base URL."""
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", **config)  # type: ignore[arg-type]
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", **config
+        )  # type: ignore[arg-type]
     )
     task = asyncio.create_task(server.serve())
     try:

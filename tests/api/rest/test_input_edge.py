@@ -37,25 +37,26 @@ def _error(response: httpx.Response, path: str) -> str:
 
 
 def _variables_body(value_text: str) -> str:
-    return '{"definition_key": "userRegistration", "variables": {"v": {"list": [1, %s]}}}' % (
-        value_text
+    return _with(
+        '{"definition_key": "userRegistration", "variables": {"v": {"list": [1, X]}}}', value_text
     )
+
+
+def _with(template: str, text: str) -> str:
+    return template.replace("X", text)
 
 
 @pytest.mark.parametrize(("value", "fragment"), BAD_NUMBERS)
 async def test_bad_numbers_are_refused_with_their_path(
     client: httpx.AsyncClient, value: str, fragment: str
 ) -> None:
+    variables = _with('"variables": {"v": {"list": [1, X]}}', value)
     bodies = {
         ("POST", "/api/v1/instances"): _variables_body(value),
-        ("PUT", "/api/v1/instances/some-id/variables"): '{"variables": {"v": {"list": [1, %s]}}}'
-        % value,
-        ("POST", "/api/v1/tasks/some-id/complete"): '{"variables": {"v": {"list": [1, %s]}}}'
-        % value,
-        ("POST", "/api/v1/signals"): '{"name": "s", "variables": {"v": {"list": [1, %s]}}}'
-        % value,
-        ("POST", "/api/v1/messages"): '{"name": "m", "business_key": "b", '
-        '"variables": {"v": {"list": [1, %s]}}}' % value,
+        ("PUT", "/api/v1/instances/some-id/variables"): "{" + variables + "}",
+        ("POST", "/api/v1/tasks/some-id/complete"): "{" + variables + "}",
+        ("POST", "/api/v1/signals"): '{"name": "s", ' + variables + "}",
+        ("POST", "/api/v1/messages"): '{"name": "m", "business_key": "b", ' + variables + "}",
     }
     for (method, url), body in bodies.items():
         response = await client.request(method, url, content=body, headers=JSON)
@@ -88,12 +89,10 @@ async def test_in_range_numbers_pass_the_edge(client: httpx.AsyncClient) -> None
 async def test_nul_and_lone_surrogates_in_bodies_are_refused(
     client: httpx.AsyncClient, text: str, fragment: str
 ) -> None:
-    value = await client.post(
-        "/api/v1/signals", content='{"name": "%s"}' % text, headers=JSON
-    )
+    value = await client.post("/api/v1/signals", content=_with('{"name": "X"}', text), headers=JSON)
     assert fragment in _error(value, "body.name")
     key = await client.post(
-        "/api/v1/signals", content='{"name": "s", "variables": {"%s": 1}}' % text, headers=JSON
+        "/api/v1/signals", content=_with('{"name": "s", "variables": {"X": 1}}', text), headers=JSON
     )
     assert fragment in _error(key, "body.variables")
 
