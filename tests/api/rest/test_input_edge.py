@@ -129,3 +129,50 @@ def test_the_definition_parser_names_unstorable_values() -> None:
     assert model is None
     assert [(i.path, i.code) for i in issues] == [("process.n", "INVALID_JSON")]
     assert "too large for a double" in issues[0].message
+
+
+BIG = "9223372036854775808"  # 2^63: one more than BIGINT holds
+
+#: Request shapes that reached the database (or the UTC conversion) and answered 500.
+OUT_OF_RANGE = [
+    ("GET", f"/api/v1/definitions/{BIG}", "path.definition_id"),
+    ("GET", f"/api/v1/definitions/-{BIG}0", "path.definition_id"),
+    ("POST", f"/api/v1/definitions/{BIG}/suspend", "path.definition_id"),
+    ("DELETE", f"/api/v1/definitions/{BIG}", "path.definition_id"),
+    ("GET", f"/api/v1/definitions/key/userRegistration?version={BIG}", "query.version"),
+    ("GET", f"/api/v1/instances?definition_id={BIG}", "query.definition_id"),
+    ("GET", f"/api/v1/history/instances?definition_id={BIG}", "query.definition_id"),
+    ("GET", f"/api/v1/history/instances?min_duration_ms={BIG}", "query.min_duration_ms"),
+    ("GET", f"/api/v1/instances/i/steps/{BIG}", "path.step_id"),
+    (
+        "GET",
+        "/api/v1/instances?started_after=0001-01-01T00:00:00%2B23:59",
+        "query.started_after",
+    ),
+    (
+        "GET",
+        "/api/v1/instances?started_before=9999-12-31T23:59:59-23:59",
+        "query.started_before",
+    ),
+    (
+        "GET",
+        "/api/v1/history/instances?ended_after=0001-01-01T00:00:00%2B23:59",
+        "query.ended_after",
+    ),
+    (
+        "GET",
+        "/api/v1/audit?occurred_after=0001-01-01T00:00:00%2B23:59",
+        "query.occurred_after",
+    ),
+]
+
+
+@pytest.mark.parametrize(("method", "url", "path"), OUT_OF_RANGE)
+async def test_out_of_range_ids_and_dates_are_400_naming_the_parameter(
+    client: httpx.AsyncClient, seed_bytes: bytes, method: str, url: str, path: str
+) -> None:
+    deployed = await client.post("/api/v1/definitions", content=seed_bytes, headers=JSON)
+    assert deployed.status_code == 201
+    response = await client.request(method, url)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["details"][0]["path"] == path
