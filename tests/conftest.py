@@ -30,6 +30,10 @@ from workflow_engine.store.tables import TABLES_CHILDREN_FIRST
 
 pytest_plugins = ["tests.temporal_fixtures"]
 
+# Rate limiting is on by default (Settings.rate_limit_per_minute); tests that hammer one app
+# from one address would be throttled, so it is off unless a test sets it explicitly.
+os.environ.setdefault("WFE_RATE_LIMIT_PER_MINUTE", "0")
+
 #: Maintenance database used to create and drop the per-session test databases.
 PG_ADMIN_DSN = os.environ.get(
     "WFE_TEST_PG_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -147,6 +147,9 @@ class Settings(BaseSettings):
     max_request_bytes: int = 1_048_576
     """Largest request body the REST API reads (413 above it); definition uploads may be up to
     `max_definition_bytes` when that is larger."""
+    max_header_bytes: int = 16_384
+    """Largest total size of a request's headers (names + values) the REST API accepts; 431
+    above it."""
     max_variables_bytes: int = 524_288
     """Largest variable payload (JSON size) of a start / complete / set / signal / message."""
     max_variable_value_bytes: int = 262_144
@@ -160,10 +163,11 @@ class Settings(BaseSettings):
     max_instance_variables_bytes: int = 1_048_576
     """Largest JSON size of one variable, and of all of an instance's variables, that a script
     or service task may produce (`VariablesTooLarge` incident beyond it); fixed per instance."""
-    rate_limit_per_minute: int = 0
+    rate_limit_per_minute: int = 600
     """Requests per minute one client (user, else IP) may make on average; 0 turns it off.
-    Shared through Redis when `redis_url` is set, else counted in this process."""
-    rate_limit_burst: int = 20
+    Shared through Redis when `redis_url` is set, else counted in this process. On by
+    default (10 a second on average) so one client cannot starve the others."""
+    rate_limit_burst: int = 100
     """Requests one client may make at once on top of the steady rate (the bucket's size)."""
     cors_allowed_origins: Annotated[list[str], NoDecode] = []
     """Origins browsers may call the API from (`https://portal.example.com`, or `*`); empty:
@@ -211,6 +215,12 @@ class Settings(BaseSettings):
     """How long pause / resume / terminate / cancel wait for the workflow's answer; a terminate
     or cancel the workflow does not take in time (busy, or its workflow task keeps failing)
     ends it through Temporal's own terminate instead."""
+    request_outcome_ttl_days: int | None = 7
+    """Keep the answers of signals / messages sent with a `request_id` this many days (a retry
+    later than that acts again); None keeps them forever. Pruned with the history cleanup
+    interval by `wfe worker` and `wfe dev`."""
+    audit_log_ttl_days: int | None = None
+    """Keep audit log entries this many days; None (default) keeps them forever."""
     stream_heartbeat_seconds: float = 15.0
     """Seconds between `: ping` comments on an idle live stream (SSE); each also re-reads the
     instance's event log, so a lost live message is found within one heartbeat."""
@@ -425,6 +435,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "max_request_bytes",
+        "max_header_bytes",
         "max_variables_bytes",
         "max_variable_value_bytes",
         "max_variable_depth",
@@ -436,6 +447,13 @@ class Settings(BaseSettings):
     def _limit_positive(cls, value: int, info: Any) -> int:
         if value < 1:
             raise ValueError(f"{info.field_name} must be at least 1, got {value}")
+        return value
+
+    @field_validator("request_outcome_ttl_days", "audit_log_ttl_days")
+    @classmethod
+    def _ttl_positive(cls, value: int | None, info: Any) -> int | None:
+        if value is not None and value < 1:
+            raise ValueError(f"{info.field_name} must be at least 1 day (or unset), got {value}")
         return value
 
     @field_validator("rate_limit_per_minute")

@@ -33,6 +33,7 @@ from workflow_engine.services.definition_source import format_from_filename
 from workflow_engine.services.errors import ServiceError
 from workflow_engine.services.history_cleanup import cleanup_periodically
 from workflow_engine.services.reconciler import reconcile_periodically
+from workflow_engine.services.record_retention import RecordRetention, prune_periodically
 from workflow_engine.worker_health import stop_deadline_seconds
 
 _log = structlog.get_logger(__name__)
@@ -188,6 +189,18 @@ async def _run_dev(settings: Settings, stop: asyncio.Event, signals: StopSignals
                 name="wfe-dev-history-cleanup",
             )
             stack.push_async_callback(_stop_worker, cleanup, cleanup_stop)
+        retention = RecordRetention.from_settings(services.database, settings)
+        if retention.configured:
+            retention_stop = asyncio.Event()
+            pruning = asyncio.create_task(
+                prune_periodically(
+                    retention,
+                    interval_seconds=settings.history_cleanup_interval_minutes * 60,
+                    stop=retention_stop,
+                ),
+                name="wfe-dev-record-retention",
+            )
+            stack.push_async_callback(_stop_worker, pruning, retention_stop)
 
         if settings.reconcile_interval_seconds > 0:
             reconcile_stop = asyncio.Event()

@@ -39,6 +39,7 @@ from workflow_engine.engine.worker import (
     run_worker,
 )
 from workflow_engine.services.history_cleanup import run_cleanup_job
+from workflow_engine.services.record_retention import run_record_retention_job
 from workflow_engine.store.database import create_engine
 from workflow_engine.store.migrations import head_revision, schema_revision
 
@@ -305,6 +306,9 @@ async def run_worker_process(settings: Settings, *, stop: asyncio.Event) -> str 
                 outage_seconds=settings.worker_database_outage_seconds,
             ),
             track_polling(),
+            # Last, so the results above keep their places: old request outcomes and audit
+            # entries go too (record retention).
+            run_record_retention_job(settings, stop=stop),
         )
     finally:
         if server is not None:

@@ -45,11 +45,14 @@ async def reject_registration(data: dict[str, Any]) -> dict[str, Any]:
 
 @asynccontextmanager
 async def running_engine(
-    db_url: str, data_dir: Path, temporal_client: Client
+    db_url: str, data_dir: Path, temporal_client: Client, **overrides: Any
 ) -> AsyncIterator[Services]:
-    """Services over `db_url` with a worker on a task queue of their own, running."""
+    """Services over `db_url` with a worker on a task queue of their own, running.
+
+    `overrides` are further settings (auth, limits).
+    """
     queue = f"e2e-{uuid.uuid4().hex}"
-    settings = load_settings(database_url=db_url, data_dir=data_dir, task_queue=queue)
+    settings = load_settings(database_url=db_url, data_dir=data_dir, task_queue=queue, **overrides)
     services = await build_services(settings, temporal_client=temporal_client)
     worker = build_worker(
         temporal_client,

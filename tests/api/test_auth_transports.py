@@ -54,6 +54,8 @@ async def auth_services(db_url: str, tmp_path: Path) -> AsyncIterator[Services]:
         auth_jwks_url=str(jwks_file),
         auth_issuer=ISSUER,
         auth_audience=AUDIENCE,
+        # The token verifier's own refusal of huge tokens is under test, not the header limit.
+        max_header_bytes=65_536,
     )
     built = await build_services(settings)
     try:
@@ -110,11 +112,27 @@ async def test_rest_without_or_with_a_foreign_scheme_is_401(api: httpx.AsyncClie
     assert 'error="invalid_token"' in basic.headers["www-authenticate"]
 
 
-@pytest.mark.parametrize(
-    "path", ["/healthz", "/metrics", "/api/v1/portal/config", "/", "/docs", "/redoc"]
-)
+@pytest.mark.parametrize("path", ["/healthz", "/api/v1/portal/config", "/", "/docs", "/redoc"])
 async def test_public_paths_need_no_token(api: httpx.AsyncClient, path: str) -> None:
     assert (await api.get(path)).status_code == 200
+
+
+async def test_metrics_need_a_token_with_metrics_read(api: httpx.AsyncClient) -> None:
+    # Issue 15, finding 11: /metrics lists every tenant's definition keys.
+    assert (await api.get("/metrics")).status_code == 401
+    user = hs256(good_claims("alice", roles=("user",), tenant="acme"))
+    operator = hs256(good_claims("olga", roles=("operator",), tenant="acme"))
+    for token in (user, operator):
+        refused = await api.get("/metrics", headers=bearer(token))
+        assert refused.status_code == 403, refused.text
+        assert {"path": "permission", "message": "metrics:read"} in refused.json()["error"][
+            "details"
+        ]
+    for role in ("admin", "monitor"):
+        token = hs256(good_claims("scraper", roles=(role,), tenant="acme"))
+        scraped = await api.get("/metrics", headers=bearer(token))
+        assert scraped.status_code == 200, (role, scraped.text)
+        assert "wfe_" in scraped.text
 
 
 @pytest.mark.parametrize("sign", [hs256, rs256, es256], ids=["HS256", "RS256", "ES256"])

@@ -61,11 +61,10 @@ _READ_TASK = (P.TASK_READ, P.TASK_WORK)
 _WORK_TASK = (P.TASK_WORK, P.TASK_MANAGE)
 _STATE = frozenset({200, 202, 409})
 
-#: Paths served without a token (health, metrics, portal, docs): not part of the matrix.
+#: Paths served without a token (health, portal, docs): not part of the matrix.
 PUBLIC = {
     ("GET", "/healthz"),
     ("GET", "/readyz"),
-    ("GET", "/metrics"),
     ("GET", "/"),
     ("GET", "/api/v1/portal/config"),
     ("GET", "/openapi.json"),
@@ -161,6 +160,8 @@ REST_RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/audit"): Rule((P.AUDIT_READ,), "list"),
     # admin: every tenant's open instances at once, so admins only and no tenant to name
     ("POST", "/api/v1/admin/reconcile"): Rule((P.INSTANCE_RECONCILE,), "list", tenant_param=False),
+    # Every tenant's definition keys: admins (and the monitor role) only (issue 15).
+    ("GET", "/metrics"): Rule((P.METRICS_READ,), "list", tenant_param=False),
 }
 
 _TASK_BODIES: dict[str, dict[str, Any]] = {

@@ -38,6 +38,9 @@ class Permission(StrEnum):
     HISTORY_DELETE = "history:delete"
     #: Compare open instances with Temporal and write the end of ghosts (admins only).
     INSTANCE_RECONCILE = "instance:reconcile"
+    #: Scrape `/metrics` while auth is on: it spans every tenant (definition keys), so only
+    #: admins and the `monitor` role hold it.
+    METRICS_READ = "metrics:read"
 
 
 class Role(StrEnum):
@@ -47,6 +50,8 @@ class Role(StrEnum):
     MODELER = "modeler"
     OPERATOR = "operator"
     USER = "user"
+    #: A scraper (Prometheus): may read `/metrics` and nothing else.
+    MONITOR = "monitor"
 
 
 _ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -83,6 +88,7 @@ _ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.TASK_WORK,
         }
     ),
+    Role.MONITOR: frozenset({Permission.METRICS_READ}),
 }
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from workflow_engine.model.bpmn import import_bpmn
 from workflow_engine.model.issues import Severity, ValidationIssue, ValidationReport
 from workflow_engine.model.json_export import content_hash
+from workflow_engine.model.json_values import JsonValueError, loads_strict
 from workflow_engine.model.types import ProcessModel
 from workflow_engine.model.validator import check_definition
 from workflow_engine.services.errors import UnsupportedMediaTypeError
@@ -168,7 +169,10 @@ def _decode_json(content: bytes) -> tuple[object, ValidationIssue | None]:
             "$", f"the body is not UTF-8 text (byte {exc.start} is invalid)", "NOT_UTF8"
         )
     try:
-        return json.loads(text), None
+        return loads_strict(text), None
+    except JsonValueError as exc:
+        # NaN, infinities, integers beyond 64 bits, NUL / lone surrogates: never stored altered.
+        return None, ValidationIssue(exc.problem.path, exc.problem.message, "UNSTORABLE_VALUE")
     except json.JSONDecodeError as exc:
         return None, ValidationIssue(
             "$",

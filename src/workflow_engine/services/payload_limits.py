@@ -5,6 +5,9 @@ end up in Temporal's history, the event log and the variable table: an unbounded
 bloat all three (and Temporal refuses blobs over a few MB anyway, far later and less clearly).
 Each entry point checks its payload once, here, before anything is written or sent:
 
+* a value that cannot be stored unchanged (NaN, infinity, an integer beyond 64 bits, a NUL
+  character or lone surrogate; `model.json_values`) -> 400 naming its path (gRPC Structs
+  reach the services without the REST edge's check);
 * nesting deeper than `max_depth` -> 422 LIMIT_EXCEEDED naming the variable (checked first,
   without recursion, so a hostile 100,000-deep value cannot blow the stack);
 * one value larger than `max_value_bytes` (compact JSON, UTF-8) -> 413 naming the variable;
@@ -19,7 +22,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from workflow_engine.model.issues import ValidationIssue
-from workflow_engine.services.errors import LimitExceededError, PayloadTooLargeError
+from workflow_engine.model.json_values import first_unstorable
+from workflow_engine.services.errors import (
+    InvalidArgumentError,
+    LimitExceededError,
+    PayloadTooLargeError,
+)
 
 if TYPE_CHECKING:
     from workflow_engine.config import Settings
@@ -95,6 +103,9 @@ class PayloadLimits:
             path: Where the payload sits in the request (`variables`), for the details.
 
         Raises:
+            InvalidArgumentError: a value cannot be stored unchanged: NaN / infinite or
+                overflowing numbers, integers beyond 64 bits, NUL characters or lone
+                surrogates in strings (400, naming the value's path).
             LimitExceededError: a value nests deeper than `max_depth` (422).
             PayloadTooLargeError: a value, or the whole payload, is too large (413).
         """
@@ -109,6 +120,12 @@ class PayloadLimits:
                     f"{path}.{name}: {message}",
                     details=[ValidationIssue(f"{path}.{name}", message, "VARIABLE_TOO_DEEP")],
                 )
+        problem = first_unstorable(dict(variables), path)
+        if problem is not None:
+            raise InvalidArgumentError(
+                f"{problem.path}: {problem.message}",
+                details=[ValidationIssue(problem.path, problem.message, "UNSTORABLE_VALUE")],
+            )
         sizes = {name: json_size(value) for name, value in variables.items()}
         for name, size in sizes.items():
             if size > self.max_value_bytes:

@@ -400,3 +400,16 @@ async def test_reconcile_repairs_a_workflow_terminated_behind_the_engine(
     done = await stub.ReconcileExecutions(pb.ReconcileExecutionsRequest())
     assert (done.checked, done.repaired, done.repairs[0].status) == (1, 1, "terminated")
     await until(stub, started.id)(lambda e: e.status == "terminated")
+
+
+async def test_unstorable_variables_are_invalid_argument_naming_the_path(
+    live_channel: grpc.aio.Channel,
+) -> None:
+    # Issue 15, finding 7: a Struct carrying NaN / infinity failed in MessageToDict (a 500).
+    await deploy(live_channel)
+    stub = ExecutionServiceStub(live_channel)
+    for bad in (float("nan"), float("inf"), "a\x00b"):
+        variables = {**SEED_VARIABLES, "extra": {"list": [1, bad]}}
+        refusal = await refused(stub.StartExecution(start_request(variables=variables)))
+        assert refusal.code == grpc.StatusCode.INVALID_ARGUMENT, refusal
+        assert refusal.violations[0][0] == "variables.extra.list[1]", refusal

@@ -186,11 +186,34 @@ async def test_rate_limit_in_process(db_url: str, tmp_path: Path) -> None:
             assert (await client.get(path)).status_code == 200, path
 
 
-async def test_rate_limit_off_by_default(db_url: str, tmp_path: Path) -> None:
-    async with app_client(db_url, tmp_path) as (client, services):
+async def test_rate_limit_can_be_turned_off(db_url: str, tmp_path: Path) -> None:
+    async with app_client(db_url, tmp_path, rate_limit_per_minute=0) as (client, services):
         assert services.rate_limiter is None
         for _ in range(30):
             assert (await client.get("/api/v1/definitions")).status_code == 200
+
+
+def test_rate_limit_is_on_by_default() -> None:
+    # Issue 15, finding 11 (tests/conftest.py turns it off for the suite through the
+    # environment; the declared default is what a deployment gets).
+    from workflow_engine.config import Settings
+
+    assert Settings.model_fields["rate_limit_per_minute"].default == 600
+    assert Settings.model_fields["rate_limit_burst"].default == 100
+
+
+# -- header size ---------------------------------------------------------------------------
+
+
+async def test_headers_over_the_limit_are_refused_with_431(db_url: str, tmp_path: Path) -> None:
+    async with app_client(db_url, tmp_path) as (client, _):
+        big = {"x-padding": "a" * 17_000}
+        refused = await client.get("/api/v1/definitions", headers=big)
+        assert_error(refused, 431, "REQUEST_HEADERS_TOO_LARGE", "at most 16384 bytes")
+        huge = await client.get("/healthz", headers={"x-padding": "a" * 1_048_576})
+        assert huge.status_code == 431
+        fine = await client.get("/api/v1/definitions", headers={"x-padding": "a" * 15_000})
+        assert fine.status_code == 200
 
 
 async def test_two_replicas_share_the_bucket_through_redis(

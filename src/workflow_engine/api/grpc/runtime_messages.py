@@ -15,12 +15,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from google.protobuf import json_format
-from google.protobuf.struct_pb2 import Struct
+from google.protobuf.struct_pb2 import Struct, Value
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from workflow_engine.api.grpc.generated import execution_pb2, tasks_pb2
 from workflow_engine.engine.contract import CompleteTaskResult
 from workflow_engine.model.issues import ValidationIssue
+from workflow_engine.model.json_values import first_unstorable
+from workflow_engine.model.paths import index_path, key_path
 from workflow_engine.services.errors import InvalidArgumentError
 from workflow_engine.services.instances import Incident, InstanceDetail
 from workflow_engine.store.instances import InstanceRecord
@@ -73,9 +75,41 @@ def variables_of(message: Any, field: str = "variables") -> dict[str, Any] | Non
     if not message.HasField(field):
         return None
     struct: Struct = getattr(message, field)
+    # MessageToDict refuses NaN / infinities with a bare ValueError (a 500 before): find the
+    # value first and name it, the way the REST edge does.
+    _refuse_unstorable(struct, field)
     raw: dict[str, Any] = json_format.MessageToDict(struct)
     converted: dict[str, Any] = _json_value(raw)
     return converted
+
+
+def _refuse_unstorable(struct: Struct, field: str) -> None:
+    stack: list[tuple[Value, str]] = [
+        (value, key_path(field, key)) for key, value in struct.fields.items()
+    ]
+    while stack:
+        value, where = stack.pop()
+        kind = value.WhichOneof("kind")
+        if kind == "struct_value":
+            stack.extend(
+                (child, key_path(where, key)) for key, child in value.struct_value.fields.items()
+            )
+        elif kind == "list_value":
+            stack.extend(
+                (child, index_path(where, i)) for i, child in enumerate(value.list_value.values)
+            )
+        else:
+            scalar = value.number_value if kind == "number_value" else value.string_value
+            problem = first_unstorable(scalar, where) if kind in _CHECKED_KINDS else None
+            if problem is not None:
+                message = f"{problem.path}: {problem.message}"
+                raise InvalidArgumentError(
+                    message,
+                    details=[ValidationIssue(problem.path, problem.message, "UNSTORABLE_VALUE")],
+                )
+
+
+_CHECKED_KINDS = frozenset({"number_value", "string_value"})
 
 
 def struct_of(variables: Mapping[str, Any]) -> Struct:

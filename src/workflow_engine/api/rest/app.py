@@ -19,9 +19,14 @@ from workflow_engine.api.rest import (
     streams,
     tasks,
 )
-from workflow_engine.api.rest.errors import install_error_handlers
+from workflow_engine.api.rest.errors import UnexpectedErrorMiddleware, install_error_handlers
 from workflow_engine.api.rest.headers import SecurityHeadersMiddleware, install_cors
-from workflow_engine.api.rest.limits import BodyLimitMiddleware, RateLimitMiddleware
+from workflow_engine.api.rest.input_guard import InputGuardMiddleware
+from workflow_engine.api.rest.limits import (
+    BodyLimitMiddleware,
+    HeaderLimitMiddleware,
+    RateLimitMiddleware,
+)
 from workflow_engine.api.rest.metrics import ApiMetricsMiddleware
 from workflow_engine.api.rest.metrics import router as metrics_router
 from workflow_engine.api.rest.origin import RequestOriginMiddleware
@@ -43,6 +48,8 @@ def create_app(services: Services) -> FastAPI:
     ring = services.settings.encryption_key_ring()
     app.state.payload_codec = None if ring is None else EncryptionCodec(ring)
     settings = services.settings
+    # Innermost: only authenticated, admitted requests get their input read and checked.
+    app.add_middleware(InputGuardMiddleware)
     # Inside authentication (added before it): the bucket is the verified user's.
     app.add_middleware(RateLimitMiddleware, limiter=services.rate_limiter)
     # Innermost of the middlewares (added first): metrics and traces also count refused calls.
@@ -57,6 +64,7 @@ def create_app(services: Services) -> FastAPI:
         max_bytes=settings.max_request_bytes,
         max_definition_bytes=settings.max_definition_bytes,
     )
+    app.add_middleware(HeaderLimitMiddleware, max_bytes=settings.max_header_bytes)
     # CORS outside the limits and auth: preflights carry no token, and refusals (401 / 413 /
     # 429) must carry the CORS headers for a cross-origin page to read them.
     install_cors(app, settings.cors_allowed_origins)
@@ -65,6 +73,9 @@ def create_app(services: Services) -> FastAPI:
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.hsts_enabled)
     # Outermost: every request (refused ones too) carries where it came from (audit log).
     app.add_middleware(RequestOriginMiddleware)
+    # Outside everything: an unexpected error becomes the contract's 500 without the
+    # exception reaching the server, which would close the keep-alive connection.
+    app.add_middleware(UnexpectedErrorMiddleware)
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(metrics_router)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from workflow_engine.api.rest.deps import ServicesDep
+from workflow_engine.api.rest.params import OptionalMoment
 from workflow_engine.services.audit import AuditService
 from workflow_engine.store.audit import AuditFilters, AuditRecord
 from workflow_engine.store.pagination import MAX_PAGE_SIZE
@@ -87,8 +88,8 @@ async def list_audit(
     resource_id: str | None = None,
     tenant_id: str | None = None,
     outcome: str | None = None,
-    occurred_after: datetime | None = None,
-    occurred_before: datetime | None = None,
+    occurred_after: OptionalMoment = None,
+    occurred_before: OptionalMoment = None,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
     page_token: str | None = None,
 ) -> AuditListOut:

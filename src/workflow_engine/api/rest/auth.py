@@ -26,6 +26,10 @@ _log = structlog.get_logger(__name__)
 #: Paths under /api/ that answer without a token (everything outside /api/ does too).
 PUBLIC_API_PATHS = frozenset({"/api/v1/portal/config"})
 
+#: Paths outside /api/ that still need a token while auth is on: `/metrics` lists every
+#: tenant's definition keys (the route requires `metrics:read`).
+PROTECTED_PATHS = frozenset({"/metrics"})
+
 #: Who requests to public paths act as while auth is on: nobody, with no permission.
 ANONYMOUS = Principal(user_id=None)
 
@@ -35,12 +39,14 @@ router = APIRouter(prefix="/api/v1", tags=["auth"])
 def is_public(path: str) -> bool:
     """Whether `path` is served without a token while auth is on.
 
-    Health, readiness, metrics, the portal's page and static files, its config and the OpenAPI
-    documents are public; every other `/api/...` path and the payload codec (`/codec/...`)
-    need a bearer token.
+    Health, readiness, the portal's page and static files, its config and the OpenAPI
+    documents are public; `/metrics`, every other `/api/...` path and the payload codec
+    (`/codec/...`) need a bearer token.
     """
     if path in PUBLIC_API_PATHS:
         return True
+    if path in PROTECTED_PATHS:
+        return False
     # The payload codec (`/codec/*`) decrypts Temporal payloads: never public.
     return not (path in ("/api", "/codec") or path.startswith(("/api/", "/codec/")))
 

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from workflow_engine.api.rest.body import read_limited_body
 from workflow_engine.api.rest.deps import ServicesDep
+from workflow_engine.api.rest.params import DatabaseId, OptionalVersionQuery
 from workflow_engine.api.rest.schemas import (
     DefinitionListOut,
     DefinitionOut,
@@ -99,7 +100,7 @@ async def list_definitions(
 async def get_by_key(
     key: str,
     services: ServicesDep,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: OptionalVersionQuery = None,
     tenant_id: Annotated[str | None, Query(description="needed when tenants share a key")] = None,
 ) -> DefinitionOut:
     """The latest version of a key, or `?version=N`."""
@@ -108,14 +109,14 @@ async def get_by_key(
 
 
 @router.get("/{definition_id}", response_model=DefinitionOut)
-async def get_definition(definition_id: int, services: ServicesDep) -> DefinitionOut:
+async def get_definition(definition_id: DatabaseId, services: ServicesDep) -> DefinitionOut:
     """One definition version."""
     return DefinitionOut.of(await services.definitions.get(definition_id))
 
 
 @router.put("/{definition_id}", response_model=DeployOut, openapi_extra=_UPLOAD_DOC)
 async def update_definition(
-    definition_id: int, request: Request, services: ServicesDep
+    definition_id: DatabaseId, request: Request, services: ServicesDep
 ) -> JSONResponse:
     """Deploy a new version of this definition's key (the upload must keep the key)."""
     body, fmt = await _upload(request, services)
@@ -126,7 +127,7 @@ async def update_definition(
 
 @router.delete("/{definition_id}", status_code=204)
 async def delete_definition(
-    definition_id: int, services: ServicesDep, cascade: bool = False
+    definition_id: DatabaseId, services: ServicesDep, cascade: bool = False
 ) -> Response:
     """Delete a version; 409 while instances run unless `cascade=true`."""
     await services.definitions.delete(definition_id, cascade=cascade)
@@ -134,20 +135,20 @@ async def delete_definition(
 
 
 @router.post("/{definition_id}/suspend", response_model=DefinitionOut)
-async def suspend(definition_id: int, services: ServicesDep) -> DefinitionOut:
+async def suspend(definition_id: DatabaseId, services: ServicesDep) -> DefinitionOut:
     """Suspend: the version starts no new instances."""
     return DefinitionOut.of(await services.definitions.set_suspended(definition_id, suspended=True))
 
 
 @router.post("/{definition_id}/activate", response_model=DefinitionOut)
-async def activate(definition_id: int, services: ServicesDep) -> DefinitionOut:
+async def activate(definition_id: DatabaseId, services: ServicesDep) -> DefinitionOut:
     """Activate a suspended version."""
     record = await services.definitions.set_suspended(definition_id, suspended=False)
     return DefinitionOut.of(record)
 
 
 @router.get("/{definition_id}/resource")
-async def resource(definition_id: int, services: ServicesDep) -> Response:
+async def resource(definition_id: DatabaseId, services: ServicesDep) -> Response:
     """The deployed text, exactly as uploaded, with its media type."""
     record = await services.definitions.get(definition_id)
     media = DefinitionFormat(record.resource_type).media_type
@@ -164,7 +165,7 @@ async def resource(definition_id: int, services: ServicesDep) -> Response:
     },
 )
 async def diagram(
-    definition_id: int,
+    definition_id: DatabaseId,
     services: ServicesDep,
     format: Annotated[
         str,

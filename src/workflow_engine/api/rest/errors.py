@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from workflow_engine.crypto.keyring import DecryptionError, UnknownKeyError
 from workflow_engine.services.errors import (
@@ -90,10 +91,45 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=500,
         )
 
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        _log.exception("unhandled_error", path=request.url.path, error_type=type(exc).__name__)
-        return JSONResponse(
-            error_body("INTERNAL", "an internal error occurred; it has been logged"),
-            status_code=500,
-        )
+
+class UnexpectedErrorMiddleware:
+    """Answer any unexpected exception with the contract's 500 and keep the connection usable.
+
+    Starlette's own last-resort handler (ServerErrorMiddleware) sends the 500 and then
+    re-raises the exception to the server; uvicorn closes the connection of every request
+    whose application raised, so the client's next request on that keep-alive connection
+    failed with ECONNRESET. Installed as the outermost middleware, this one renders the 500,
+    logs it, and returns normally: the server sees a finished response. An exception after the
+    response has started still propagates (the answer cannot be replaced any more).
+
+    Args:
+        app: The wrapped ASGI app.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve the request; turn an exception before the response started into a 500."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watching_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watching_send)
+        except Exception as exc:
+            if started:
+                raise
+            _log.exception("unhandled_error", path=scope.get("path"), error_type=type(exc).__name__)
+            response = JSONResponse(
+                error_body("INTERNAL", "an internal error occurred; it has been logged"),
+                status_code=500,
+            )
+            await response(scope, receive, send)

@@ -6,7 +6,6 @@ under `/api/v1/history/instances`.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -19,6 +18,12 @@ from workflow_engine.api.rest.history_schemas import (
     HistoryOut,
     StepOut,
     StepsOut,
+)
+from workflow_engine.api.rest.params import (
+    DatabaseId,
+    OptionalDatabaseIdQuery,
+    OptionalMoment,
+    OptionalNonNegativeQuery,
 )
 from workflow_engine.store.history import HistoricInstanceFilters
 from workflow_engine.store.pagination import MAX_PAGE_SIZE
@@ -53,7 +58,7 @@ async def list_steps(instance_id: str, services: ServicesDep) -> StepsOut:
 
 
 @router.get("/api/v1/instances/{instance_id}/steps/{step_id}", response_model=StepOut)
-async def get_step(instance_id: str, step_id: int, services: ServicesDep) -> StepOut:
+async def get_step(instance_id: str, step_id: DatabaseId, services: ServicesDep) -> StepOut:
     """One step: input, output, attempts with their errors, who, start / end / duration."""
     return StepOut.of(await services.history.step(instance_id, step_id))
 
@@ -62,16 +67,16 @@ async def get_step(instance_id: str, step_id: int, services: ServicesDep) -> Ste
 async def list_historic_instances(
     services: ServicesDep,
     definition_key: str | None = None,
-    definition_id: int | None = None,
+    definition_id: OptionalDatabaseIdQuery = None,
     status: str | None = None,
     business_key: str | None = None,
     tenant_id: str | None = None,
-    started_after: datetime | None = None,
-    started_before: datetime | None = None,
-    ended_after: datetime | None = None,
-    ended_before: datetime | None = None,
-    min_duration_ms: Annotated[int | None, Query(ge=0)] = None,
-    max_duration_ms: Annotated[int | None, Query(ge=0)] = None,
+    started_after: OptionalMoment = None,
+    started_before: OptionalMoment = None,
+    ended_after: OptionalMoment = None,
+    ended_before: OptionalMoment = None,
+    min_duration_ms: OptionalNonNegativeQuery = None,
+    max_duration_ms: OptionalNonNegativeQuery = None,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
     page_token: str | None = None,
 ) -> HistoricInstanceListOut:

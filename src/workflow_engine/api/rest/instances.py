@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Query
 from fastapi.responses import JSONResponse, Response
 
 from workflow_engine.api.rest.deps import ServicesDep
+from workflow_engine.api.rest.params import OptionalDatabaseIdQuery, OptionalMoment
 from workflow_engine.api.rest.runtime_schemas import (
     AcceptedOut,
     InstanceDetailOut,
@@ -57,11 +57,11 @@ async def start_instance(body: StartInstanceIn, services: ServicesDep) -> JSONRe
 async def list_instances(
     services: ServicesDep,
     definition_key: str | None = None,
-    definition_id: int | None = None,
+    definition_id: OptionalDatabaseIdQuery = None,
     status: str | None = None,
     business_key: str | None = None,
-    started_after: datetime | None = None,
-    started_before: datetime | None = None,
+    started_after: OptionalMoment = None,
+    started_before: OptionalMoment = None,
     tenant_id: str | None = None,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
     page_token: str | None = None,

@@ -1,6 +1,6 @@
-"""Request limits of the REST API: body size (413) and per-client rate (429).
+"""Request limits of the REST API: header size (431), body size (413), per-client rate (429).
 
-Both are plain ASGI middlewares (not Starlette's BaseHTTPMiddleware, which buffers streaming
+All are plain ASGI middlewares (not Starlette's BaseHTTPMiddleware, which buffers streaming
 responses and breaks SSE) and answer in the JSON error contract of `api/rest/errors.py`.
 
 * `BodyLimitMiddleware` refuses a body over `max_request_bytes`: at once when Content-Length
@@ -8,6 +8,8 @@ responses and breaks SSE) and answer in the JSON error contract of `api/rest/err
   read pass the limit, so an oversized body is never buffered whole. Definition uploads may be
   as large as `max_definition_bytes` when that is larger (their route checks that limit itself
   and names it).
+* `HeaderLimitMiddleware` refuses requests whose headers (names + values) total more than
+  `max_header_bytes` (uvicorn's httptools parser takes megabytes of headers).
 * `RateLimitMiddleware` takes one token per `/api/...` request from the client's bucket (see
   `services.rate_limit`). It must run inside the authentication middleware: the bucket is the
   verified user's, else the client address's. Health, readiness, metrics, the portal's files
@@ -26,7 +28,12 @@ from workflow_engine.security.context import current_principal
 from workflow_engine.services.errors import PayloadTooLargeError, RateLimitedError
 from workflow_engine.services.rate_limit import RateLimiter, client_key, enforce_rate_limit
 
-__all__ = ["BodyLimitMiddleware", "RateLimitMiddleware", "is_rate_limited_path"]
+__all__ = [
+    "BodyLimitMiddleware",
+    "HeaderLimitMiddleware",
+    "RateLimitMiddleware",
+    "is_rate_limited_path",
+]
 
 #: Where definitions are uploaded (POST a new one, PUT a new version).
 _DEFINITIONS_PATH = "/api/v1/definitions"
@@ -120,6 +127,42 @@ class BodyLimitMiddleware:
                 headers={"Connection": "close"},
             )
             await response(scope, receive, send)
+
+
+class HeaderLimitMiddleware:
+    """Refuse requests whose headers total more than `max_bytes` with 431.
+
+    Args:
+        app: The wrapped ASGI app.
+        max_bytes: `Settings.max_header_bytes`.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Sum the header bytes; answer 431 over the limit."""
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        size = sum(len(name) + len(value) for name, value in scope.get("headers", ()))
+        if size <= self.max_bytes:
+            await self.app(scope, receive, send)
+            return
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1009, "reason": "headers too large"})
+            return
+        response = JSONResponse(
+            error_body(
+                "REQUEST_HEADERS_TOO_LARGE",
+                f"the request headers are {size} bytes; at most {self.max_bytes} bytes are "
+                "allowed (max_header_bytes)",
+            ),
+            status_code=431,
+            headers={"Connection": "close"},
+        )
+        await response(scope, receive, send)
 
 
 def is_rate_limited_path(path: str) -> bool:

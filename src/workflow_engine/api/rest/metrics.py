@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from workflow_engine.api.rest.deps import ServicesDep
 from workflow_engine.logging import get_logger
 from workflow_engine.observability.metrics import API_LATENCY, refresh_database_gauges
+from workflow_engine.security.permissions import Permission, require
 
 router = APIRouter(tags=["health"])
 _log = get_logger(__name__)
@@ -22,7 +23,12 @@ UNMATCHED = "<unmatched>"
 
 @router.get("/metrics", include_in_schema=False)
 async def metrics(services: ServicesDep) -> Response:
-    """Every metric of this process; database gauges are refreshed first."""
+    """Every metric of this process; database gauges are refreshed first.
+
+    With auth on this needs a token holding `metrics:read` (admin, monitor): the metrics name
+    every tenant's definitions.
+    """
+    require(Permission.METRICS_READ)
     try:
         await refresh_database_gauges(services.database)
     except Exception as exc:

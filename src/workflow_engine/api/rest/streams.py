@@ -23,6 +23,7 @@ from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from workflow_engine.api.rest.deps import ServicesDep
+from workflow_engine.api.rest.params import OptionalNonNegativeQuery
 from workflow_engine.bus import EventFilter, LiveEvent
 from workflow_engine.services.errors import InvalidArgumentError
 from workflow_engine.services.live import GlobalEvent, Heartbeat, StreamEnd, StreamItem
@@ -112,7 +113,7 @@ async def _sse(
 
 
 LastEventIdHeader = Annotated[str | None, Header(alias="Last-Event-ID")]
-LastEventIdQuery = Annotated[int | None, Query(ge=0)]
+LastEventIdQuery = OptionalNonNegativeQuery
 
 
 @router.get(

@@ -10,6 +10,7 @@ import json
 
 from workflow_engine.model.codes import IssueCode
 from workflow_engine.model.issues import ValidationIssue
+from workflow_engine.model.json_values import JsonValueError, loads_strict
 from workflow_engine.model.parser.definitions import _DefinitionReader
 from workflow_engine.model.parser.keys import DOCUMENT_KEYS
 from workflow_engine.model.parser.nodes import _NodeBuilder
@@ -40,7 +41,11 @@ def parse_json_text(text: str | bytes) -> tuple[ProcessModel | None, list[Valida
                 )
             ]
     try:
-        document = json.loads(text)
+        document = loads_strict(text)
+    except JsonValueError as exc:
+        return None, [
+            ValidationIssue(exc.problem.path, exc.problem.message, IssueCode.INVALID_JSON)
+        ]
     except json.JSONDecodeError as exc:
         return None, [
             ValidationIssue(
