@@ -329,6 +329,9 @@ class Topology:
             WFE_EXAMPLES_OUTBOX=str(self.workdir / "outbox"),
             WFE_LOG_LEVEL="WARNING",
             WFE_STREAM_HEARTBEAT_SECONDS="5",
+            # The drill is one client driving hundreds of instances: the per-client rate limit
+            # (on by default) would answer it 429; limits are tested in tests/api/rest.
+            WFE_RATE_LIMIT_PER_MINUTE="0",
         )
         await asyncio.to_thread(run_wfe, ["migrate"], env, self.workdir)
         for index in range(2):
