@@ -519,9 +519,13 @@ class InstanceService:
         except WorkflowGoneError:
             # The row said open, Temporal says closed: a ghost. Repair it, then say so.
             state = await self._reconciler.repair(instance_id)
+            if state.status is None:
+                raise ConflictError(
+                    f"instance {instance_id} is not running any more in Temporal (or its "
+                    f"start has not finished yet): cannot {action}"
+                ) from None
             raise ConflictError(
-                f"instance {instance_id} has ended ({state.status or 'in Temporal'}): "
-                f"cannot {action}"
+                f"instance {instance_id} has ended ({state.status}): cannot {action}"
             ) from None
         except UpdateOutcomeUnknownError:
             # The run closed while the update waited: what it ended as is the answer.

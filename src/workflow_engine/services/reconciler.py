@@ -30,6 +30,7 @@ from workflow_engine.services.audit import audited
 from workflow_engine.services.errors import UnavailableError
 from workflow_engine.services.workflows import WorkflowGateway, WorkflowState
 from workflow_engine.store.database import Database
+from workflow_engine.store.instances import InstanceRepository
 from workflow_engine.store.reconcile import OpenInstance, open_instances, write_external_end
 from workflow_engine.store.types import utcnow
 
@@ -173,11 +174,20 @@ class ReconcilerService:
         authorized for the instance. Returns what Temporal says.
         """
         state = await self._workflows.describe(instance_id)
+        if state.temporal_status == "NOT_FOUND" and await self._young(instance_id):
+            # Its start may still be under way (the row is written before the workflow
+            # starts, and a client may repeat a start by request id): not a ghost yet.
+            return WorkflowState(status=None, temporal_status="NOT_FOUND")
         if state.closed and reason is not None:
             state = replace(state, reason=reason)
         if state.closed:
             await self.write_end(instance_id, state)
         return state
+
+    async def _young(self, instance_id: str) -> bool:
+        async with self._db.session() as session:
+            row = await InstanceRepository(session).get(instance_id)
+        return row is not None and row.start_time > self._started_before()
 
     async def write_end(self, instance_id: str, state: WorkflowState) -> bool:
         """Write the end Temporal reports for an open row; True when this call wrote it."""
