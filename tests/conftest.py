@@ -14,6 +14,7 @@ from __future__ import annotations
 import inspect
 import os
 import shutil
+import types
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -188,11 +189,18 @@ def _uses_conformance_corpus(item: pytest.Item) -> bool:
                 return True
     function = getattr(item, "function", None)
     if function is not None:
-        # A module-level constant that is a corpus path (B20 = CONFORMANCE / ...).
-        for name in getattr(getattr(function, "__code__", None), "co_names", ()):
-            value = function.__globals__.get(name)
-            if isinstance(value, Path) and value.is_relative_to(SHARED):
-                return True
+        # A module-level constant that is a corpus path (B20 = CONFORMANCE / ...), named in
+        # the function or in a comprehension / lambda inside it (nested code objects).
+        codes = [getattr(function, "__code__", None)]
+        while codes:
+            code = codes.pop()
+            if code is None:
+                continue
+            for name in code.co_names:
+                value = function.__globals__.get(name)
+                if isinstance(value, Path) and value.is_relative_to(SHARED):
+                    return True
+            codes.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
         try:
             source = inspect.getsource(function)
         except (OSError, TypeError):

@@ -105,7 +105,8 @@ def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dev]:
     cmd = [
         sys.executable, "-m", "workflow_engine", "dev",
         "--http-port", str(http_port), "--grpc-port", str(free_port()),
-        "--temporal-port", str(temporal_port), "--data-dir", str(data / "state"),
+        "--temporal-port", str(temporal_port), "--temporal-http-port", str(free_port()),
+        "--data-dir", str(data / "state"),
     ]  # fmt: skip
     proc = subprocess.Popen(
         cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True

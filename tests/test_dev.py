@@ -68,6 +68,9 @@ def test_wfe_dev_serves_deploys_examples_and_stops_cleanly(tmp_path: Path) -> No
         str(ports["grpc"]),
         "--temporal-port",
         str(ports["temporal"]),
+        # Its default is the frontend port + 10, which nothing reserved for this test.
+        "--temporal-http-port",
+        str(free_port()),
         "--data-dir",
         str(tmp_path / "data"),
     ]
@@ -152,6 +155,7 @@ def _dev_command(ports: dict[str, int], data_dir: Path) -> list[str]:
         "--http-port", str(ports["http"]),
         "--grpc-port", str(ports["grpc"]),
         "--temporal-port", str(ports["temporal"]),
+        "--temporal-http-port", str(free_port()),
         "--data-dir", str(data_dir),
     ]  # fmt: skip
 

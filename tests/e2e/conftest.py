@@ -126,6 +126,7 @@ def _launch(root: Path, *, extra_env: dict[str, str], seed: int) -> Iterator[Dev
         "--http-port", str(http_port),
         "--grpc-port", str(free_port()),
         "--temporal-port", str(free_port()),
+        "--temporal-http-port", str(free_port()),
         "--data-dir", str(data_dir),
     ]  # fmt: skip
     log_file = root / "wfe-dev.log"

@@ -22,6 +22,9 @@ def dev(
     temporal_port: Annotated[
         int | None, typer.Option(help="Temporal frontend port [7233].")
     ] = None,
+    temporal_http_port: Annotated[
+        int | None, typer.Option(help="Temporal's HTTP API port [frontend port + 10].")
+    ] = None,
     data_dir: Annotated[Path | None, typer.Option(help="Where state is kept [.wfe].")] = None,
 ) -> None:
     """Run everything embedded: Temporal dev server, SQLite, REST, gRPC, the examples."""
@@ -30,7 +33,11 @@ def dev(
     from workflow_engine.lifecycle import exit_promptly, run_bounded
 
     settings = load_cli_settings(
-        http_port=http_port, grpc_port=grpc_port, temporal_port=temporal_port, data_dir=data_dir
+        http_port=http_port,
+        grpc_port=grpc_port,
+        temporal_port=temporal_port,
+        temporal_http_port=temporal_http_port,
+        data_dir=data_dir,
     )
     try:
         run_bounded(run_dev(settings))
